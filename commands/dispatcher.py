@@ -1,0 +1,233 @@
+"""The one entry point that runs commands: API, admin, management commands and jobs.
+
+One database transaction per command: lock the object, check, validate, run the handler, move
+the status through the django-fsm method, set the state, write the audit row — all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+
+from commands.errors import (
+    CommandInputInvalid,
+    CommandMismatch,
+    CommandNotAllowed,
+    CommandNotFound,
+    CommandNotImplemented,
+    CommandNotVisible,
+    IdempotencyKeyReused,
+    TransitionRequired,
+)
+from commands.models import IdempotencyRecord, State, StateTransitionLog, Transition
+from commands.registry import CommandContext, CommandResult, CommandType, registry
+from oms.db import lock_one
+from oms.errors import DomainError
+
+
+class ObjectNotFound(DomainError):
+    http_status = 404
+    error_code = ""
+    default_message = "Not found."
+
+    def as_error(self) -> dict:
+        return {"detail": self.message}
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    result: CommandResult
+    replayed: bool = False
+
+
+def command_run(*, object_type: str, object_id: Any, transition_id: int | None = None,
+                slug: str | None = None, input_parameters: dict | None = None, actor=None,
+                channel: str | None = None, queryset: models.QuerySet | None = None,
+                idempotency_key: str | None = None) -> CommandOutcome:
+    """Run the transition named by ``transition_id`` and/or ``slug`` on one object.
+
+    ``channel`` is the caller's ui_visibility channel (None: the OMS itself, sees everything);
+    ``queryset`` limits which objects the caller may act on (others are 404)."""
+    input_parameters = input_parameters or {}
+    if transition_id is None and not slug:
+        raise TransitionRequired()
+    record_user = actor if (idempotency_key and actor is not None and actor.pk) else None
+    fingerprint = _fingerprint(object_type, object_id, transition_id, slug, input_parameters)
+    if record_user is not None:
+        replay = _replay(record_user, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+    try:
+        with transaction.atomic(durable=True):
+            result = _run(object_type=object_type, object_id=object_id, transition_id=transition_id,
+                          slug=slug, input_parameters=input_parameters, actor=actor, channel=channel,
+                          queryset=queryset, idempotency_key=idempotency_key)
+            if record_user is not None:
+                IdempotencyRecord.objects.create(
+                    user=record_user, key=idempotency_key, request_fingerprint=fingerprint,
+                    response_status=result.status_code, response_body=result.body)
+    except DomainError as error:
+        if record_user is not None:
+            _store_refusal(record_user, idempotency_key, fingerprint, error)
+        raise
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer as it did.
+        if record_user is not None:
+            replay = _replay(record_user, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        raise
+    return CommandOutcome(result)
+
+
+def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor, channel,
+         queryset, idempotency_key) -> CommandResult:
+    otype = registry.object_types[object_type]
+    model = otype.model
+    base = queryset if queryset is not None else model._default_manager.all()
+    try:
+        obj = lock_one(base.select_related(*otype.lock_related), object_id)
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise ObjectNotFound() from None
+
+    transition = _resolve(otype.enum_class, object_type, transition_id, slug)
+    command_type = registry.get(transition.command)
+    if channel is not None and channel not in (transition.ui_visibility or []):
+        raise CommandNotVisible()
+    if obj.state_id != transition.source_state_id:
+        raise CommandNotAllowed()
+    if command_type.restores_state and obj.previous_state_id is None:
+        raise CommandNotAllowed("There is no remembered state to return to.")
+    if not command_type.is_implemented:
+        raise CommandNotImplemented(f"Command type {command_type.code} is not available in this "
+                                    "version of the OMS.")
+    data = _validate(command_type, transition, input_parameters, obj)
+
+    old_status, old_state_id = obj.status, obj.state_id
+    context = CommandContext(obj=obj, transition=transition, data=data, actor=actor, channel=channel)
+    result = command_type.handle(context)
+    if result.keeps_state:
+        return result
+    _move(obj, command_type, transition)
+    obj.save(update_fields=["status", "state", "previous_state", "state_memory", "modified_date",
+                            *result.update_fields])
+    if otype.after_move is not None:
+        otype.after_move(obj, old_status, obj.status)
+    log_transition(obj=obj, old_state_id=old_state_id, new_state_id=obj.state_id, actor=actor,
+                   attributes={
+                       "command": {"slug": transition.slug, "transition_id": transition.pk,
+                                   "command": transition.command},
+                       "input_parameters": {**(transition.input_defaults or {}), **input_parameters},
+                       "idempotency_key": idempotency_key,
+                   })
+    return result
+
+
+def _resolve(enum_class: str, object_type: str, transition_id, slug) -> Transition:
+    condition = Q()
+    if transition_id is not None:
+        condition |= Q(pk=transition_id)
+    if slug:
+        condition |= Q(slug=slug)
+    found = list(Transition.objects.select_related("destination_state", "source_state")
+                 .filter(condition))
+    by_id = next((t for t in found if t.pk == transition_id), None)
+    by_slug = next((t for t in found if slug and t.slug == slug), None)
+    if transition_id is not None and slug and found and by_id != by_slug:
+        raise CommandMismatch()
+    transition = by_id or by_slug
+    if (transition is None or not transition.is_active
+            or transition.source_state.enum_class != enum_class):
+        raise CommandNotFound()
+    command_type = registry.get(transition.command)
+    if command_type is None or command_type.object_type != object_type:
+        raise CommandNotFound()
+    return transition
+
+
+def _validate(command_type: CommandType, transition: Transition, input_parameters: dict, obj) -> dict:
+    if not isinstance(input_parameters, dict):
+        raise CommandInputInvalid(fields={"input_parameters": ["Expected an object."]})
+    if command_type.input_serializer is None:
+        return {}
+    merged = {**(transition.input_defaults or {}), **input_parameters}
+    serializer = command_type.input_serializer(data=merged, context={"obj": obj})
+    if not serializer.is_valid():
+        raise CommandInputInvalid(fields=_plain_errors(serializer.errors))
+    return serializer.validated_data
+
+
+def _plain_errors(errors) -> dict:
+    return json.loads(json.dumps(errors, default=str))
+
+
+def _move(obj, command_type: CommandType, transition: Transition) -> None:
+    method = getattr(obj, command_type.fsm_method)
+    if command_type.restores_state:
+        method()  # returns to the remembered state and sets it
+        return
+    destination: State = transition.destination_state
+    if command_type.takes_target:
+        method(destination.status)
+    else:
+        method()
+    obj.state = destination
+
+
+
+def log_transition(*, obj, old_state_id: int | None, new_state_id: int | None, actor,
+                   attributes: dict) -> StateTransitionLog:
+    """Write the append-only audit row of a state change (commands and system transitions)."""
+    return StateTransitionLog.objects.create(
+        content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk,
+        old_state_id=old_state_id, new_state_id=new_state_id,
+        user=actor if (actor is not None and actor.pk) else None, attributes=attributes)
+
+
+def _fingerprint(object_type, object_id, transition_id, slug, input_parameters) -> str:
+    raw = json.dumps([object_type, str(object_id), transition_id, slug or None, input_parameters],
+                     sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _replay(user, key: str, fingerprint: str) -> CommandOutcome | None:
+    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+    if record is None:
+        return None
+    if record.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    if record.response_status >= 400:
+        raise StoredRefusal(record.response_status, record.response_body)
+    return CommandOutcome(CommandResult(record.response_body, record.response_status), replayed=True)
+
+
+def _store_refusal(user, key: str, fingerprint: str, error: DomainError) -> None:
+    if isinstance(error, (IdempotencyKeyReused, StoredRefusal)):
+        return
+    body = {"error": error.as_error(), "status_code": error.http_status}
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.get_or_create(
+                user=user, key=key, defaults={"request_fingerprint": fingerprint,
+                                              "response_status": error.http_status,
+                                              "response_body": body})
+    except IntegrityError:
+        pass
+
+
+class StoredRefusal(DomainError):
+    """A replayed refusal: the stored envelope is answered again, marked as replayed."""
+
+    replayed = True
+
+    def __init__(self, status: int, body: dict) -> None:
+        super().__init__(str(body.get("error")), http_status=status)
+        self.body = body
+
+    def as_error(self) -> dict:
+        return self.body["error"]

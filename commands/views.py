@@ -1,0 +1,91 @@
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.models import user_channel
+from commands.dispatcher import command_run
+from commands.filters import StateTransitionLogFilter
+from commands.models import State, StateTransitionLog, Transition
+from commands.selectors import commands_for_states
+from commands.serializers import (
+    CommandRequestSerializer,
+    StateSerializer,
+    StateTransitionLogSerializer,
+    TransitionSerializer,
+)
+from oms.errors import DomainError
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class BadIdempotencyKey(DomainError):
+    http_status = 400
+    error_code = "commands_100_4"
+    default_message = "Idempotency-Key must be at most 255 characters."
+
+
+class CommandViewMixin:
+    """Adds ``commands`` to the detail response and ``POST {id}/command/`` to a viewset whose
+    objects have a state (package, transfer). The viewset sets ``command_object_type``."""
+
+    command_object_type: str
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        context = self.get_serializer_context()
+        context["commands"] = commands_for_states([instance.state_id], user_channel(request.user))
+        return Response(self.get_serializer_class()(instance, context=context).data)
+
+    @extend_schema(
+        request=CommandRequestSerializer,
+        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, location=OpenApiParameter.HEADER,
+                                     required=False, description="Replays the first response.")],
+        responses={200: inline_serializer("CommandResponse", {
+            "package_id": serializers.IntegerField(),
+            "package_number": serializers.CharField(),
+            "package_stock_location_id": serializers.IntegerField(),
+            "package_stock_location_name": serializers.CharField(),
+            "is_same_location": serializers.BooleanField()}), 204: None},
+    )
+    @action(detail=True, methods=["post"], url_path="command")
+    def command(self, request, pk=None):
+        body = CommandRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        key = request.headers.get(IDEMPOTENCY_HEADER) or None
+        if key is not None and len(key) > 255:
+            raise BadIdempotencyKey()
+        outcome = command_run(
+            object_type=self.command_object_type, object_id=pk,
+            transition_id=body.validated_data.get("transition"),
+            slug=body.validated_data.get("slug") or None,
+            input_parameters=body.validated_data.get("input_parameters") or {},
+            actor=request.user, channel=user_channel(request.user),
+            queryset=self.command_queryset(), idempotency_key=key)
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+        result = outcome.result
+        return Response(result.body, status=result.status_code, headers=headers)
+
+    def command_queryset(self) -> QuerySet:
+        """The objects this caller may act on (instore users: their locations)."""
+        return self.filter_queryset_for_user(self.queryset.model._default_manager.all())
+
+
+class StateViewSet(viewsets.ModelViewSet):
+    queryset = State.objects.all()
+    serializer_class = StateSerializer
+    filterset_fields = ["enum_class", "enum_value", "is_active", "slug"]
+    search_fields = ["name", "slug"]
+
+
+class TransitionViewSet(viewsets.ModelViewSet):
+    queryset = Transition.objects.all()
+    serializer_class = TransitionSerializer
+    filterset_fields = ["command", "source_state", "destination_state", "is_active", "slug"]
+
+
+class StateTransitionLogViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = StateTransitionLog.objects.select_related("content_type")
+    serializer_class = StateTransitionLogSerializer
+    filterset_class = StateTransitionLogFilter

@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from commands.views import StateTransitionLogViewSet, StateViewSet, TransitionViewSet
+from locations.views import CargoCompanyViewSet, StockLocationViewSet, StockViewSet
+from oms.api.views import health
+from orders.views import ChannelViewSet, OrderViewSet
+from packages.views import PackageDenialReasonViewSet, PackageItemViewSet, PackageViewSet
+from transfers.views import TransferOrderViewSet
+
+router = DefaultRouter()
+# Registered before packages/ so that these paths are not read as package ids.
+router.register("packages/package-items", PackageItemViewSet, basename="package-item")
+router.register("packages/package_denial_reason", PackageDenialReasonViewSet,
+                basename="package-denial-reason")
+router.register("packages", PackageViewSet, basename="package")
+router.register("transfer_orders", TransferOrderViewSet, basename="transfer-order")
+router.register("orders", OrderViewSet, basename="order")
+router.register("stock_locations", StockLocationViewSet, basename="stock-location")
+router.register("stocks", StockViewSet, basename="stock")
+router.register("cargo-company", CargoCompanyViewSet, basename="cargo-company")
+router.register("channels", ChannelViewSet, basename="channel")
+router.register("states", StateViewSet, basename="state")
+router.register("state_transitions", TransitionViewSet, basename="state-transition")
+router.register("state-transition-logs", StateTransitionLogViewSet, basename="state-transition-log")
+
+api = [
+    path("health/", health, name="health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/oms/", include(api)),
+    path("api-auth/", include("rest_framework.urls")),
+]
+
+admin.site.site_header = "OMS administration"
+admin.site.site_title = "OMS"
+admin.site.index_title = "Orders, packages, transfers and configuration"

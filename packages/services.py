@@ -1,0 +1,155 @@
+"""Package writes. Called by command handlers, planning and seeding, always inside the caller's
+transaction (the dispatcher's, or the intake's)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from commands.models import State
+from locations.models import Reservation, Stock, StockLocation
+from locations.services import (
+    location_quota_move,
+    reservations_consume,
+    reservations_release,
+)
+from oms.db import lock_many
+from orders.enums import OrderStatus
+from orders.models import Order, OrderItem
+from packages.enums import ItemStatus, PackageStatus, ShipmentStatus, holds_quota
+from packages.errors import NotEnoughStock
+from packages.models import Package, PackageItem, Shipment
+
+S = PackageStatus
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    order_item: OrderItem
+    quantity: int
+
+
+def package_create(*, order: Order, stock_location: StockLocation, lines: Sequence[ItemLine],
+                   state: State, reserve: bool = True) -> Package:
+    """Create a package at a location in ``state``, with its items, reservations and quota.
+
+    The caller holds the order's lock (package numbers are per order). With ``reserve`` the
+    location's stock rows are locked in pk order and each item reserves its quantity there;
+    a shortfall raises ``NotEnoughStock`` (nothing is written by the caller's rollback)."""
+    existing = Package.objects.filter(order=order).count()
+    package = Package.objects.create(
+        number=f"{order.number}P{existing + 1}", order=order, stock_location=stock_location,
+        status=state.status, state=state)
+    item_status = status_key(package.status)
+    items = PackageItem.objects.bulk_create([
+        PackageItem(package=package, order_item=line.order_item, sku=line.order_item.sku,
+                    quantity=line.quantity, status=item_status) for line in lines])
+    if reserve:
+        _reserve(stock_location, items)
+    if holds_quota(package.status):
+        location_quota_move(location_id=stock_location.pk, delta=+1)
+    return package
+
+
+def _reserve(location: StockLocation, items: list[PackageItem]) -> None:
+    wanted: dict[str, int] = {}
+    for item in items:
+        wanted[item.sku] = wanted.get(item.sku, 0) + item.quantity
+    stocks = {s.sku: s for s in lock_many(Stock.objects.filter(stock_location=location,
+                                                               sku__in=wanted))}
+    for sku, quantity in wanted.items():
+        stock = stocks.get(sku)
+        if stock is None or stock.available < quantity:
+            raise NotEnoughStock(f"Not enough stock of {sku} at {location.erp_code}.")
+        stock.reserved += quantity
+    Stock.objects.bulk_update(list(stocks.values()), ["reserved"])
+    Reservation.objects.bulk_create([
+        Reservation(package_item=item, stock_location=location, sku=item.sku, quantity=item.quantity)
+        for item in items])
+
+
+def status_key(status: int) -> str:
+    return PackageStatus(status).name.lower()
+
+
+def package_after_move(package: Package, old_status: int, new_status: int) -> None:
+    """Everything that follows a package's status move, in the same transaction (spec §4, §1.3):
+    the location's quota, the items' mirrored status and the order's derived status."""
+    if holds_quota(old_status) != holds_quota(new_status):
+        location_quota_move(location_id=package.stock_location_id,
+                            delta=+1 if holds_quota(new_status) else -1)
+    if old_status != new_status:
+        PackageItem.objects.filter(package=package).exclude(status=ItemStatus.OUT_OF_STOCK).update(
+            status=status_key(new_status), modified_date=timezone.now())
+        order_refresh_status(order_id=package.order_id)
+
+
+def order_status_from(statuses: Sequence[int]) -> int:
+    """Spec §1.3, first match wins."""
+    live = [s for s in statuses if s != S.CANCELLED]
+    if not statuses or not live:
+        return OrderStatus.CANCELLED if statuses else OrderStatus.APPROVED
+    if S.CANCELLATION_WAITING in statuses:
+        return OrderStatus.CANCELLATION_WAITING
+    if all(s == S.DELIVERED for s in live):
+        return OrderStatus.DELIVERED
+    if all(S.SHIPPED <= s <= S.DELIVERED for s in live):
+        return OrderStatus.SHIPPED
+    if any(S.PACKED <= s <= S.DELIVERED or s == S.PACKED_FOR_REFUND for s in live):
+        return OrderStatus.PREPARING
+    return OrderStatus.APPROVED
+
+
+def order_refresh_status(*, order_id: int) -> None:
+    statuses = list(Package.objects.filter(order_id=order_id).values_list("status", flat=True))
+    status = order_status_from(statuses)
+    Order.objects.filter(pk=order_id).filter(~Q(status=status)).update(
+        status=status, modified_date=timezone.now())
+
+
+def package_reservations(package: Package) -> list[Reservation]:
+    return list(Reservation.objects.filter(package_item__package=package))
+
+
+def package_pack(*, package: Package, with_shipment: bool = True,
+                 tracking_number: str | None = None, has_shipping_document: bool = True) -> None:
+    """The items leave the shelf (reservations consumed); optionally the shipment is created
+    with the order's cargo company or the location's default one."""
+    reservations_consume(reservations=package_reservations(package))
+    if with_shipment:
+        Shipment.objects.create(
+            package=package, status=ShipmentStatus.CREATED,
+            cargo_company_id=package.order.cargo_company_id
+            or package.stock_location.default_cargo_company_id,
+            tracking_number=tracking_number or "", has_shipping_document=has_shipping_document)
+
+
+def package_release_reservations(*, package: Package) -> None:
+    reservations_release(reservations=package_reservations(package))
+
+
+def package_ship(*, package: Package, cargo_company_id: int | None = None,
+                 tracking_number: str | None = None) -> Shipment:
+    """Mark the package's shipment shipped (created on the spot if packing made none)."""
+    shipment = Shipment.objects.filter(package=package).first()
+    if shipment is None:
+        shipment = Shipment(package=package, cargo_company_id=package.order.cargo_company_id
+                            or package.stock_location.default_cargo_company_id)
+    shipment.status = ShipmentStatus.SHIPPED
+    shipment.shipped_date = timezone.now()
+    if cargo_company_id is not None:
+        shipment.cargo_company_id = cargo_company_id
+    if tracking_number is not None:
+        shipment.tracking_number = tracking_number
+    shipment.save()
+    return shipment
+
+
+def packages_count_by_location_below_quota_limit() -> dict[int, int]:
+    """What every location's quota must equal (spec §4); used by checks and tests."""
+    rows = (Package.objects.filter(status__lt=400).values("stock_location_id")
+            .annotate(n=Count("id")))
+    return {r["stock_location_id"]: r["n"] for r in rows}

@@ -1,0 +1,36 @@
+from rest_framework import serializers
+
+from commands.serializers import CommandSerializer, StateSerializer
+from locations.serializers import StockLocationShortSerializer
+from packages.serializers import ShipmentSerializer
+from transfers.models import TransferItem, TransferOrder
+
+
+class TransferItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TransferItem
+        fields = ["id", "transfer", "package_item", "sku", "quantity", "status"]
+
+
+class TransferOrderSerializer(serializers.ModelSerializer):
+    state = StateSerializer(read_only=True)
+    source = StockLocationShortSerializer(read_only=True)
+    destination = StockLocationShortSerializer(read_only=True)
+    transferitem_set = TransferItemSerializer(many=True, read_only=True)
+    shipment = ShipmentSerializer(read_only=True)
+
+    class Meta:
+        model = TransferOrder
+        fields = ["id", "number", "order", "package", "source", "destination", "status", "state",
+                  "transferitem_set", "shipment", "created_date", "modified_date"]
+
+
+class TransferOrderDetailSerializer(TransferOrderSerializer):
+    commands = serializers.SerializerMethodField()
+
+    class Meta(TransferOrderSerializer.Meta):
+        fields = [*TransferOrderSerializer.Meta.fields, "commands"]
+
+    def get_commands(self, transfer: TransferOrder) -> list[dict]:
+        commands = self.context.get("commands", {}).get(transfer.state_id, [])
+        return CommandSerializer(commands, many=True).data
