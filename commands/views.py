@@ -15,6 +15,7 @@ from commands.serializers import (
     StateTransitionLogSerializer,
     TransitionSerializer,
 )
+from oms.api.permissions import CanRunCommands
 from oms.errors import DomainError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -49,7 +50,7 @@ class CommandViewMixin:
             "package_stock_location_name": serializers.CharField(),
             "is_same_location": serializers.BooleanField()}), 204: None},
     )
-    @action(detail=True, methods=["post"], url_path="command")
+    @action(detail=True, methods=["post"], url_path="command", permission_classes=[CanRunCommands])
     def command(self, request, pk=None):
         body = CommandRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

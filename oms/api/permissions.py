@@ -11,3 +11,14 @@ class ModelPermissionsOrReadOnly(permissions.DjangoModelPermissions):
         if request.method in permissions.SAFE_METHODS:
             return True
         return super().has_permission(request, view)
+
+
+class CanRunCommands(permissions.BasePermission):
+    """Running a command changes the object: it needs the model's ``change`` permission
+    (read-only tokens are users without it). Which commands is decided by the channel."""
+
+    def has_permission(self, request, view):
+        if not request.user or not request.user.is_authenticated:
+            return False
+        model = view.queryset.model
+        return request.user.has_perm(f"{model._meta.app_label}.change_{model._meta.model_name}")
