@@ -91,6 +91,8 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
     model = otype.model
     base = queryset if queryset is not None else model._default_manager.all()
     try:
+        if otype.lock_before is not None:
+            otype.lock_before(object_id)
         obj = lock_one(base.select_related(*otype.lock_related), object_id)
     except (model.DoesNotExist, ValueError, TypeError):
         raise ObjectNotFound() from None
@@ -111,13 +113,17 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
     old_status, old_state_id = obj.status, obj.state_id
     context = CommandContext(obj=obj, transition=transition, data=data, actor=actor, channel=channel)
     result = command_type.handle(context)
-    if result.keeps_state:
-        return result
-    _move(obj, command_type, transition)
-    obj.save(update_fields=["status", "state", "previous_state", "state_memory", "modified_date",
-                            *result.update_fields])
-    if otype.after_move is not None:
-        otype.after_move(obj, old_status, obj.status)
+    if result.keeps_state:  # the command moved other objects; this one stays, and is logged
+        if result.update_fields:
+            obj.save(update_fields=["modified_date", *result.update_fields])
+    else:
+        _move(obj, command_type, transition)
+        fields = ["status", "state", "modified_date", *result.update_fields]
+        if hasattr(obj, "state_memory"):  # objects that remember states (packages)
+            fields += ["previous_state", "state_memory"]
+        obj.save(update_fields=fields)
+        if otype.after_move is not None:
+            otype.after_move(obj, old_status, obj.status)
     log_transition(obj=obj, old_state_id=old_state_id, new_state_id=obj.state_id, actor=actor,
                    attributes={
                        "command": {"slug": transition.slug, "transition_id": transition.pk,
@@ -125,6 +131,8 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
                        "input_parameters": {**(transition.input_defaults or {}), **input_parameters},
                        "idempotency_key": idempotency_key,
                    })
+    if result.after is not None:
+        result.after()
     return result
 
 

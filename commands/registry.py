@@ -26,6 +26,9 @@ class ObjectType:
     after_move: Callable[[Any, Any, Any], None] | None = None
     # select_related used when the dispatcher locks the object.
     lock_related: tuple[str, ...] = ()
+    # Locks rows that must be locked before the object (a transfer's package), so that every
+    # command takes its locks in one order: package, transfer, stock, location, order.
+    lock_before: Callable[[Any], None] | None = None
 
     @property
     def model(self) -> type[models.Model]:
@@ -59,6 +62,9 @@ class CommandResult:
     update_fields: tuple[str, ...] = ()
     # True when the handler moved other objects and this one keeps its state (split commands).
     keeps_state: bool = False
+    # Runs after the object's own move and log row, in the same transaction (e.g. a delivered
+    # transfer releasing its package once no transfer is open).
+    after: Callable[[], None] | None = None
 
 
 @dataclass

@@ -34,3 +34,14 @@ class StockSerializer(serializers.ModelSerializer):
         model = Stock
         fields = ["id", "stock_location", "sku", "quantity", "reserved", "created_date",
                   "modified_date"]
+
+
+class StockUpsertRowSerializer(serializers.Serializer):
+    stock_location = serializers.SlugRelatedField(slug_field="erp_code",
+                                                  queryset=StockLocation.objects.all())
+    sku = serializers.CharField(max_length=128)
+    quantity = serializers.IntegerField(min_value=0)
+
+
+class StockUpsertSerializer(serializers.ListSerializer):
+    child = StockUpsertRowSerializer()

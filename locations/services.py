@@ -7,7 +7,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db.models import F
+from django.utils import timezone
 
+from locations.errors import StockBelowReserved
 from locations.models import Reservation, Stock, StockLocation
 from oms.db import lock_many
 
@@ -56,3 +58,32 @@ def stock_reserve(*, location_id: int, sku: str, quantity: int) -> None:
     """Reserve units at a location (the caller has checked availability on a locked row)."""
     Stock.objects.filter(stock_location_id=location_id, sku=sku).update(
         reserved=F("reserved") + quantity)
+
+
+def stocks_upsert(*, rows: list[dict]) -> dict[str, int]:
+    """Set on-hand quantities from an integration feed: ``[{"stock_location": <StockLocation>,
+    "sku", "quantity"}]``, validated as a whole by the caller. Existing rows are locked in pk
+    order; a quantity below what is reserved is refused for the whole batch (``StockBelowReserved``).
+    Returns ``{"created": n, "updated": n}``."""
+    wanted = {(row["stock_location"].pk, row["sku"]): row["quantity"] for row in rows}
+    existing = {(s.stock_location_id, s.sku): s for s in lock_many(Stock.objects.filter(
+        stock_location_id__in={loc for loc, _ in wanted}, sku__in={sku for _, sku in wanted}))
+        if (s.stock_location_id, s.sku) in wanted}
+    problems = {}
+    for index, row in enumerate(rows):
+        stock = existing.get((row["stock_location"].pk, row["sku"]))
+        if stock is not None and row["quantity"] < stock.reserved:
+            problems[str(index)] = {"quantity": [f"{row['quantity']} is below the {stock.reserved} "
+                                                 f"unit(s) reserved for packages."]}
+    if problems:
+        raise StockBelowReserved(fields={"rows": problems})
+    to_update = []
+    now = timezone.now()
+    for key, stock in existing.items():
+        stock.quantity, stock.modified_date = wanted[key], now
+        to_update.append(stock)
+    Stock.objects.bulk_update(to_update, ["quantity", "modified_date"], batch_size=1000)
+    to_create = [Stock(stock_location_id=loc, sku=sku, quantity=quantity)
+                 for (loc, sku), quantity in wanted.items() if (loc, sku) not in existing]
+    Stock.objects.bulk_create(to_create, batch_size=1000)
+    return {"created": len(to_create), "updated": len(to_update)}

@@ -1,7 +1,22 @@
-from rest_framework import viewsets
+from collections import Counter
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
 from locations.models import CargoCompany, Stock, StockLocation
-from locations.serializers import CargoCompanySerializer, StockLocationSerializer, StockSerializer
+from locations.serializers import (
+    CargoCompanySerializer,
+    StockLocationSerializer,
+    StockSerializer,
+    StockUpsertRowSerializer,
+)
+from locations.services import stocks_upsert
+
+MAX_UPSERT_ROWS = 10_000
 
 
 class StockLocationViewSet(viewsets.ModelViewSet):
@@ -19,6 +34,53 @@ class CargoCompanyViewSet(viewsets.ModelViewSet):
 
 
 class StockViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = Stock.objects.all()
+    """On-hand stock per location and SKU; ``reserved`` is maintained by planning and packing."""
+
+    queryset = Stock.objects.select_related("stock_location")
     serializer_class = StockSerializer
     filterset_fields = ["stock_location", "sku", "stock_location__erp_code"]
+
+    @extend_schema(request=StockUpsertRowSerializer(many=True),
+                   responses=inline_serializer("StockUpsertResult", {
+                       "created": serializers.IntegerField(), "updated": serializers.IntegerField()}))
+    @action(detail=False, methods=["post"], url_path="bulk_upsert")
+    def bulk_upsert(self, request):
+        """Set quantities for many (location, SKU) rows at once; one bad row refuses the batch."""
+        if not request.user.has_perm("locations.change_stock"):
+            self.permission_denied(request)
+        if not isinstance(request.data, list) or not request.data:
+            raise ValidationError({"non_field_errors": ["Send a non-empty list of rows."]})
+        if len(request.data) > MAX_UPSERT_ROWS:
+            raise ValidationError({"non_field_errors": [f"At most {MAX_UPSERT_ROWS} rows per request."]})
+        rows = StockUpsertRowSerializer(data=request.data, many=True)
+        if not rows.is_valid():
+            raise ValidationError({"rows": {str(i): e for i, e in enumerate(rows.errors) if e}})
+        seen = Counter((r["stock_location"].pk, r["sku"]) for r in rows.validated_data)
+        duplicates = {str(i): {"sku": ["The same location and SKU appear more than once."]}
+                      for i, r in enumerate(rows.validated_data)
+                      if seen[(r["stock_location"].pk, r["sku"])] > 1}
+        if duplicates:
+            raise ValidationError({"rows": duplicates})
+        with transaction.atomic():
+            result = stocks_upsert(rows=rows.validated_data)
+        return Response(result)
+
+    @extend_schema(parameters=[
+        OpenApiParameter("sku", many=True, description="Repeat a SKU to ask for that many units."),
+        OpenApiParameter("erp_code", many=True, description="Locations to answer for.")],
+        responses={200: serializers.DictField(child=serializers.BooleanField())})
+    @action(detail=False, methods=["get"], url_path="query-stock-availability")
+    def query_stock_availability(self, request):
+        """``?sku=A&sku=A&erp_code=WH1`` → ``{"WH1": true}`` when WH1 has 2 of A available."""
+        skus = Counter(request.query_params.getlist("sku"))
+        codes = request.query_params.getlist("erp_code")
+        if not skus or not codes:
+            raise ValidationError({"non_field_errors": ["Give at least one sku and one erp_code."]})
+        known = dict(StockLocation.objects.filter(erp_code__in=codes).values_list("erp_code", "pk"))
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            raise ValidationError({"erp_code": [f"Unknown stock location '{c}'." for c in unknown]})
+        available = {(s.stock_location_id, s.sku): s.available
+                     for s in Stock.objects.filter(stock_location_id__in=known.values(), sku__in=skus)}
+        return Response({code: all(available.get((known[code], sku), 0) >= n for sku, n in skus.items())
+                         for code in codes})

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "orders",
     "packages",
     "transfers",
+    "planning",
 ]
 
 MIDDLEWARE = [

@@ -6,8 +6,9 @@ from rest_framework.routers import DefaultRouter
 from commands.views import StateTransitionLogViewSet, StateViewSet, TransitionViewSet
 from locations.views import CargoCompanyViewSet, StockLocationViewSet, StockViewSet
 from oms.api.views import health
-from orders.views import ChannelViewSet, OrderViewSet
+from orders.views import ChannelViewSet
 from packages.views import PackageDenialReasonViewSet, PackageItemViewSet, PackageViewSet
+from planning.views import OrderIntakeViewSet, ScenarioViewSet
 from transfers.views import TransferOrderViewSet
 
 router = DefaultRouter()
@@ -17,7 +18,8 @@ router.register("packages/package_denial_reason", PackageDenialReasonViewSet,
                 basename="package-denial-reason")
 router.register("packages", PackageViewSet, basename="package")
 router.register("transfer_orders", TransferOrderViewSet, basename="transfer-order")
-router.register("orders", OrderViewSet, basename="order")
+router.register("orders", OrderIntakeViewSet, basename="order")
+router.register("scenarios", ScenarioViewSet, basename="scenario")
 router.register("stock_locations", StockLocationViewSet, basename="stock-location")
 router.register("stocks", StockViewSet, basename="stock")
 router.register("cargo-company", CargoCompanyViewSet, basename="cargo-company")

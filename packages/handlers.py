@@ -9,7 +9,6 @@ from commands.registry import (
     CommandResult,
     ObjectType,
     command_type,
-    declare_command_type,
     registry,
 )
 from locations.models import CargoCompany
@@ -266,12 +265,5 @@ def self_service_delivery(ctx: CommandContext) -> CommandResult:
     return package_response(ctx.obj)
 
 
-# -- lifecycle declared, behaviour built with planning (re-plan) and transfers -----------------------
-declare_command_type("DETECTED_OUT_OF_STOCK_ITEM", object_type=PACKAGE, fsm_method="mark_out_of_stock")
-declare_command_type("DETECTED_OUT_OF_STOCK_ITEM_ADVANCED", object_type=PACKAGE,
-                     fsm_method="split_out_of_stock")
-declare_command_type("REPACK", object_type=PACKAGE, fsm_method="repack")
-declare_command_type("PACKAGE_REFUSE", object_type=PACKAGE, fsm_method="refuse")
-declare_command_type("ASSIGN_PACKAGE_ITEMS_MANUALLY", object_type=PACKAGE,
-                     fsm_method="assign_manually")
-declare_command_type("CANCEL_PACKAGE", object_type=PACKAGE, fsm_method="cancel")
+# CANCEL_PACKAGE is registered by the transfers app: cancelling also cancels open transfers.
+# The re-planning command types are registered by the planning app.

@@ -72,6 +72,8 @@ class Package(FSMModelMixin, StateMemoryMixin, TimeStampedModel):
     invoice_date = models.DateTimeField(null=True, blank=True)
     invoice_document_type = models.CharField(max_length=32, blank=True)
     invoice_document = models.TextField(blank=True, help_text="Base64-encoded document.")
+    # Locations that refused this package; re-planning never sends it back there.
+    excluded_locations = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]

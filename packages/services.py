@@ -32,13 +32,16 @@ class ItemLine:
     quantity: int
 
 
-def package_create(*, order: Order, stock_location: StockLocation, lines: Sequence[ItemLine],
-                   state: State, reserve: bool = True) -> Package:
-    """Create a package at a location in ``state``, with its items, reservations and quota.
+def package_create(*, order: Order, stock_location: StockLocation, state: State,
+                   lines: Sequence[ItemLine] = (), move_items: Sequence[PackageItem] = (),
+                   reserve: bool = True, reserve_at: dict[int, int] | None = None) -> Package:
+    """Create a package at a location in ``state`` with its items, reservations and quota.
 
-    The caller holds the order's lock (package numbers are per order). With ``reserve`` the
-    location's stock rows are locked in pk order and each item reserves its quantity there;
-    a shortfall raises ``NotEnoughStock`` (nothing is written by the caller's rollback)."""
+    Items are new (``lines``) or moved from another package (``move_items``, re-planning).
+    With ``reserve`` each item reserves its quantity at the package's location, or at the
+    location ``reserve_at`` names for it (by order item id: a transfer's source). Stock rows are
+    locked in pk order; a shortfall raises ``NotEnoughStock`` and the caller's transaction rolls
+    back. The caller holds the order's lock or created the order (numbers are per order)."""
     existing = Package.objects.filter(order=order).count()
     package = Package.objects.create(
         number=f"{order.number}P{existing + 1}", order=order, stock_location=stock_location,
@@ -47,28 +50,60 @@ def package_create(*, order: Order, stock_location: StockLocation, lines: Sequen
     items = PackageItem.objects.bulk_create([
         PackageItem(package=package, order_item=line.order_item, sku=line.order_item.sku,
                     quantity=line.quantity, status=item_status) for line in lines])
+    if move_items:
+        PackageItem.objects.filter(pk__in=[i.pk for i in move_items]).update(
+            package=package, status=item_status, modified_date=timezone.now())
+        for item in move_items:
+            item.package, item.status = package, item_status
+        items.extend(move_items)
     if reserve:
-        _reserve(stock_location, items)
+        items_reserve(items=items, location_id=stock_location.pk, reserve_at=reserve_at)
     if holds_quota(package.status):
         location_quota_move(location_id=stock_location.pk, delta=+1)
     return package
 
 
-def _reserve(location: StockLocation, items: list[PackageItem]) -> None:
-    wanted: dict[str, int] = {}
+def items_reserve(*, items: Sequence[PackageItem], location_id: int,
+                  reserve_at: dict[int, int] | None = None) -> None:
+    """Reserve every item's quantity at ``location_id`` (or its ``reserve_at`` location)."""
+    reserve_at = reserve_at or {}
+    where = {item.pk: reserve_at.get(item.order_item_id, location_id) for item in items}
+    wanted: dict[tuple[int, str], int] = {}
     for item in items:
-        wanted[item.sku] = wanted.get(item.sku, 0) + item.quantity
-    stocks = {s.sku: s for s in lock_many(Stock.objects.filter(stock_location=location,
-                                                               sku__in=wanted))}
-    for sku, quantity in wanted.items():
-        stock = stocks.get(sku)
+        key = (where[item.pk], item.sku)
+        wanted[key] = wanted.get(key, 0) + item.quantity
+    if not wanted:
+        return
+    rows = lock_many(Stock.objects.filter(stock_location_id__in={loc for loc, _ in wanted},
+                                          sku__in={sku for _, sku in wanted}))
+    stocks = {(s.stock_location_id, s.sku): s for s in rows if (s.stock_location_id, s.sku) in wanted}
+    for (loc, sku), quantity in wanted.items():
+        stock = stocks.get((loc, sku))
         if stock is None or stock.available < quantity:
-            raise NotEnoughStock(f"Not enough stock of {sku} at {location.erp_code}.")
+            erp_code = StockLocation.objects.filter(pk=loc).values_list("erp_code", flat=True).first()
+            raise NotEnoughStock(f"Not enough stock of {sku} at {erp_code}.")
         stock.reserved += quantity
     Stock.objects.bulk_update(list(stocks.values()), ["reserved"])
     Reservation.objects.bulk_create([
-        Reservation(package_item=item, stock_location=location, sku=item.sku, quantity=item.quantity)
-        for item in items])
+        Reservation(package_item=item, stock_location_id=where[item.pk], sku=item.sku,
+                    quantity=item.quantity) for item in items])
+
+
+def package_relocate(*, package: Package, stock_location: StockLocation) -> None:
+    """Move a package to another location; a package holding quota moves its unit with it.
+    The caller saves ``stock_location`` (the dispatcher does, through ``update_fields``)."""
+    if package.stock_location_id == stock_location.pk:
+        return
+    if holds_quota(package.status):
+        location_quota_move(location_id=package.stock_location_id, delta=-1)
+        location_quota_move(location_id=stock_location.pk, delta=+1)
+    package.stock_location = stock_location
+
+
+def package_state(status: int) -> State:
+    """The seeded state of a status (slug = its key), used for moves the OMS makes itself."""
+    return State.objects.get(enum_class="PackageStatus", enum_value=str(status),
+                             slug=PackageStatus(status).name.lower().replace("_", "-"))
 
 
 def status_key(status: int) -> str:

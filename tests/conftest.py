@@ -64,3 +64,9 @@ def api_client_for(user) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     client.user = user
     return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Real hashing costs ~0.3 s per user; tests only need passwords to check."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -9,7 +9,7 @@ from django.db import transaction
 from commands.enums import ALL_VISIBILITY
 from commands.models import State, Transition
 from commands.registry import registry
-from commands.services import transition_default_slug
+from commands.services import transition_default_slug, transition_validate
 
 TR_NAMES = {
     "PackageStatus": {
@@ -54,8 +54,9 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         states, states_created = self._seed_states()
-        created = existed = 0
         existing_slugs = set(Transition.objects.values_list("slug", flat=True))
+        new: list[Transition] = []
+        existed = 0
         for command_type in sorted(registry.command_types.values(), key=lambda c: c.code):
             object_type = registry.object_types[command_type.object_type]
             for source, destination in sorted(command_type.pairs, key=lambda p: (str(p[0]), str(p[1]))):
@@ -72,27 +73,30 @@ class Command(BaseCommand):
                 target_name = destination_state.name if destination_state else "previous state"
                 transition.label = (f"{LABELS.get(command_type.code, command_type.code.title())} "
                                     f"({source_state.name} → {target_name})")
-                transition.full_clean()
-                transition.save()
+                transition_validate(transition)  # the same check operators' transitions get
                 existing_slugs.add(transition.slug)
-                created += 1
+                new.append(transition)
+        Transition.objects.bulk_create(new)
         self.stdout.write(self.style.SUCCESS(
             f"States: {states_created} created, {len(states) - states_created} already existed. "
-            f"Transitions: {created} created, {existed} already existed."))
+            f"Transitions: {len(new)} created, {existed} already existed."))
 
     def _seed_states(self):
+        existing = {(s.enum_class, s.slug): s for s in State.objects.all()}
         states: dict = {}
-        created_count = 0
+        new: list[State] = []
         for object_type in registry.object_types.values():
             for status in object_type.status_enum:
                 key = object_type.status_key(status)
-                state, created = State.objects.get_or_create(
-                    enum_class=object_type.enum_class, slug=key.replace("_", "-"),
-                    defaults={
-                        "name": status.label, "enum_value": str(status.value),
-                        "translations": {"en-us": {"name": status.label},
-                                         "tr-tr": {"name": TR_NAMES[object_type.enum_class][status.value]}},
-                    })
-                created_count += created
+                slug = key.replace("_", "-")
+                state = existing.get((object_type.enum_class, slug))
+                if state is None:
+                    state = State(
+                        enum_class=object_type.enum_class, slug=slug, name=status.label,
+                        enum_value=str(status.value),
+                        translations={"en-us": {"name": status.label},
+                                      "tr-tr": {"name": TR_NAMES[object_type.enum_class][status.value]}})
+                    new.append(state)
                 states[(object_type.enum_class, status.value)] = state
-        return states, created_count
+        State.objects.bulk_create(new)  # sets ids on PostgreSQL and SQLite 3.35+
+        return states, len(new)

@@ -1,0 +1,49 @@
+from django.db.models import Prefetch
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.response import Response
+
+from orders.serializers import OrderIntakeSerializer
+from orders.views import OrderViewSet
+from packages.models import Package
+from planning.models import Rule, Scenario
+from planning.serializers import OrderWithPackagesSerializer, ScenarioSerializer
+from planning.services import IntakeItem, order_intake
+
+
+class OrderIntakeViewSet(OrderViewSet):
+    """Orders. ``POST`` creates an order and plans it into packages in one transaction; posting a
+    known ``number`` again answers 200 with the existing order."""
+
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related(
+            Prefetch("packages", queryset=Package.objects.order_by("id")))
+
+    def get_serializer_class(self):
+        return OrderIntakeSerializer if self.action == "create" else OrderWithPackagesSerializer
+
+    @extend_schema(request=OrderIntakeSerializer, responses={201: OrderWithPackagesSerializer,
+                                                             200: OrderWithPackagesSerializer})
+    def create(self, request, *args, **kwargs):
+        body = OrderIntakeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        items = [IntakeItem(**item) for item in data.pop("items")]
+        data.setdefault("date_placed", timezone.now())
+        order, created = order_intake(fields=data, items=items)
+        order = self.get_queryset().get(pk=order.pk)
+        return Response(OrderWithPackagesSerializer(order).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ScenarioViewSet(viewsets.ModelViewSet):
+    queryset = Scenario.objects.prefetch_related(
+        "channels", "cargo_companies",
+        Prefetch("rules", queryset=Rule.objects.prefetch_related("stock_locations",
+                                                                  "except_stock_locations")))
+    serializer_class = ScenarioSerializer
+    filterset_fields = ["is_active", "default_stock_location"]
+
