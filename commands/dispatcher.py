@@ -28,6 +28,7 @@ from commands.models import IdempotencyRecord, State, StateTransitionLog, Transi
 from commands.registry import CommandContext, CommandResult, CommandType, registry
 from oms.db import lock_one
 from oms.errors import DomainError
+from webhooks.outbox import outbox_batch, outbox_deferred
 
 
 class ObjectNotFound(DomainError):
@@ -63,7 +64,7 @@ def command_run(*, object_type: str, object_id: Any, transition_id: int | None =
         if replay is not None:
             return replay
     try:
-        with transaction.atomic(durable=True):
+        with transaction.atomic(durable=True), outbox_batch():
             result = _run(object_type=object_type, object_id=object_id, transition_id=transition_id,
                           slug=slug, input_parameters=input_parameters, actor=actor, channel=channel,
                           queryset=queryset, idempotency_key=idempotency_key)
@@ -94,7 +95,7 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
         if otype.lock_before is not None:
             otype.lock_before(object_id)
         obj = lock_one(base.select_related(*otype.lock_related), object_id)
-    except (model.DoesNotExist, ValueError, TypeError):
+    except (model.DoesNotExist, ValueError, TypeError, OverflowError):
         raise ObjectNotFound() from None
 
     transition = _resolve(otype.enum_class, object_type, transition_id, slug)
@@ -112,7 +113,8 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
 
     old_status, old_state_id = obj.status, obj.state_id
     context = CommandContext(obj=obj, transition=transition, data=data, actor=actor, channel=channel)
-    result = command_type.handle(context)
+    with outbox_deferred():
+        result = command_type.handle(context)
     if result.keeps_state:  # the command moved other objects; this one stays, and is logged
         if result.update_fields:
             obj.save(update_fields=["modified_date", *result.update_fields])

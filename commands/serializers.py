@@ -1,11 +1,12 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from commands.enums import ALL_VISIBILITY
 from commands.errors import CommandNotAllowed
 from commands.models import State, StateTransitionLog, Transition
 from commands.registry import registry
-from commands.services import transition_validate
+from commands.services import transition_default_slug, transition_validate
 
 
 class StateSerializer(serializers.ModelSerializer):
@@ -28,6 +29,15 @@ class StateSerializer(serializers.ModelSerializer):
         return {f: getattr(self.instance, f) for f in ("name", "slug", "enum_class", "enum_value")}
 
 
+class StateShortSerializer(serializers.ModelSerializer):
+    """A state nested in a package or transfer: the spec's shape exactly."""
+
+    class Meta:
+        model = State
+        fields = ["id", "name", "enum_class", "enum_value", "translations", "config", "created_date",
+                  "modified_date"]
+
+
 class CommandSerializer(serializers.ModelSerializer):
     """A transition in the seed's command-list shape, exactly."""
 
@@ -41,7 +51,8 @@ class TransitionSerializer(serializers.ModelSerializer):
     command = serializers.ChoiceField(choices=[])
     ui_visibility = serializers.ListField(
         child=serializers.ChoiceField(choices=ALL_VISIBILITY), required=False)
-    slug = serializers.SlugField(max_length=255, allow_unicode=True, required=False)
+    slug = serializers.SlugField(max_length=255, allow_unicode=True, required=False,
+                                 validators=[UniqueValidator(queryset=Transition.objects.all())])
 
     class Meta:
         model = Transition
@@ -69,6 +80,11 @@ class TransitionSerializer(serializers.ModelSerializer):
             if _is_not_allowed(error):
                 raise CommandNotAllowed() from None
             raise serializers.ValidationError(error.message_dict) from None
+        if not attrs.get("slug") and not (self.instance and self.instance.slug):
+            slug = transition_default_slug(candidate)
+            if Transition.objects.filter(slug=slug).exists():
+                raise serializers.ValidationError(
+                    {"slug": [f"The default slug '{slug}' is taken: give this transition a slug."]})
         return attrs
 
 
@@ -87,6 +103,6 @@ class StateTransitionLogSerializer(serializers.ModelSerializer):
 
 
 class CommandRequestSerializer(serializers.Serializer):
-    transition = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    transition = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
     slug = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=255)
     input_parameters = serializers.DictField(required=False, default=dict)

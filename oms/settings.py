@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
     "commands",
     "locations",
     "accounts",
@@ -38,6 +40,7 @@ INSTALLED_APPS = [
     "packages",
     "transfers",
     "planning",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +130,22 @@ SPECTACULAR_SETTINGS = {
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env("IDEMPOTENCY_KEY_TTL_HOURS")
+
+# Background work (webhook deliveries) on Django's Tasks API. The database backend enqueues in the
+# same transaction as the change, and needs no broker: run `manage.py db_worker`. Deployments that
+# outgrow one machine can switch to django-tasks-rq on Redis (see the README).
+TASKS = {
+    "default": {
+        "BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+WEBHOOK_MAX_COUNTDOWN = env.int("WEBHOOK_MAX_COUNTDOWN", default=6 * 3600)  # cap on a retry delay, s
+WEBHOOK_MAX_CONSECUTIVE_FAILURES = env.int("WEBHOOK_MAX_CONSECUTIVE_FAILURES", default=10)
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=120)
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ from orders.views import ChannelViewSet
 from packages.views import PackageDenialReasonViewSet, PackageItemViewSet, PackageViewSet
 from planning.views import OrderIntakeViewSet, ScenarioViewSet
 from transfers.views import TransferOrderViewSet
+from webhooks.views import WebhookSubscriptionViewSet
 
 router = DefaultRouter()
 # Registered before packages/ so that these paths are not read as package ids.
@@ -26,6 +27,7 @@ router.register("cargo-company", CargoCompanyViewSet, basename="cargo-company")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("states", StateViewSet, basename="state")
 router.register("state_transitions", TransitionViewSet, basename="state-transition")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 router.register("state-transition-logs", StateTransitionLogViewSet, basename="state-transition-log")
 
 api = [

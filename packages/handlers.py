@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from commands.registry import (
@@ -66,8 +67,11 @@ class CargoCompanyRef(serializers.Field):
         return value.pk
 
 
+MAX_ID = 2**63 - 1
+
+
 class PackageItemIds(serializers.ListField):
-    child = serializers.IntegerField(min_value=1)
+    child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 def check_items_belong(package: Package, item_ids: list[int]) -> list[int]:
@@ -145,7 +149,8 @@ def ship_the_package_advanced(ctx: CommandContext) -> CommandResult:
               input_serializer=NoInput)
 def ship_the_package_basic(ctx: CommandContext) -> CommandResult:
     # No shipment integration: only the package's status moves; a shipment, if any, follows.
-    Shipment.objects.filter(package=ctx.obj).update(status=ShipmentStatus.SHIPPED)
+    Shipment.objects.filter(package=ctx.obj).update(status=ShipmentStatus.SHIPPED,
+                                                    shipped_date=timezone.now())
     return CommandResult(None, status_code=204)
 
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from commands.serializers import CommandSerializer, StateSerializer
+from commands.serializers import CommandSerializer, StateShortSerializer
 from locations.serializers import StockLocationShortSerializer
 from orders.serializers import OrderShortSerializer
 from packages.models import Package, PackageDenialReason, PackageItem, Shipment
@@ -28,7 +28,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
 
 
 class PackageListSerializer(serializers.ModelSerializer):
-    state = StateSerializer(read_only=True)
+    state = StateShortSerializer(read_only=True)
     stock_location = StockLocationShortSerializer(read_only=True)
     order = OrderShortSerializer(read_only=True)
 
@@ -45,7 +45,8 @@ class PackageDetailSerializer(PackageListSerializer):
     commands = serializers.SerializerMethodField()
 
     class Meta(PackageListSerializer.Meta):
-        fields = [*PackageListSerializer.Meta.fields, "packageitem_set", "shipment", "commands"]
+        fields = [*PackageListSerializer.Meta.fields, "invoice_document", "packageitem_set", "shipment",
+                  "commands"]
 
     def get_shipment(self, package: Package) -> dict | None:
         shipment = getattr(package, "shipment", None)

@@ -67,7 +67,10 @@ def detected_out_of_stock_item(ctx: CommandContext) -> CommandResult:
         # What could not be placed waits in this package at the scenario's default location.
         package_relocate(package=package, stock_location=scenario.default_stock_location)
         update_fields = ("stock_location",)
+    # The answer names the package now holding the items: a new one, or this one where it now waits.
     response = _holder_response(_origin_view(package, origin_location), created)
+    if not created:
+        response = package_response(package, origin=_origin_view(package, origin_location))
     return CommandResult(response.body, update_fields=update_fields)
 
 

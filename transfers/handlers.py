@@ -13,7 +13,7 @@ from locations.models import Reservation, Stock, StockLocation
 from locations.services import reservations_consume, reservations_release
 from oms.db import lock_many
 from packages.enums import PackageStatus, ShipmentStatus
-from packages.handlers import PACKAGE, CargoCompanyRef, ReasonInput, package_response
+from packages.handlers import MAX_ID, PACKAGE, CargoCompanyRef, ReasonInput, package_response
 from packages.models import Package, PackageItem, Shipment
 from packages.services import (
     items_reserve,
@@ -183,7 +183,8 @@ def transfer_product_not_found(ctx: CommandContext) -> CommandResult:
 
 
 class TransferOutOfStockInput(serializers.Serializer):
-    transfer_items = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False)
+    transfer_items = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+                                           allow_empty=False)
 
 
 @command_type("TRANSFER_OUT_OF_STOCK", object_type=TRANSFER, fsm_method="mark_out_of_stock",

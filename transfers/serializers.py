@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from commands.serializers import CommandSerializer, StateSerializer
+from commands.serializers import CommandSerializer, StateShortSerializer
 from locations.serializers import StockLocationShortSerializer
 from packages.serializers import ShipmentSerializer
 from transfers.models import TransferItem, TransferOrder
@@ -13,7 +13,7 @@ class TransferItemSerializer(serializers.ModelSerializer):
 
 
 class TransferOrderSerializer(serializers.ModelSerializer):
-    state = StateSerializer(read_only=True)
+    state = StateShortSerializer(read_only=True)
     source = StockLocationShortSerializer(read_only=True)
     destination = StockLocationShortSerializer(read_only=True)
     transferitem_set = TransferItemSerializer(many=True, read_only=True)

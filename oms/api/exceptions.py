@@ -30,6 +30,12 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    elif isinstance(exc, OverflowError):
+        # Only an id or number far beyond any row's range gets here (SQLite's integer limit).
+        if context.get("kwargs", {}).get("pk"):
+            exc = exceptions.NotFound()
+        else:
+            exc = exceptions.ValidationError({"non_field_errors": ["A number is out of range."]})
     elif isinstance(exc, IntegrityError):
         # The database's constraints are the last line of defence; a conflict is not a crash.
         logger.warning("Integrity error answered as 409: %s", exc)
