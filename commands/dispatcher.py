@@ -125,7 +125,7 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
             fields += ["previous_state", "state_memory"]
         obj.save(update_fields=fields)
         if otype.after_move is not None:
-            otype.after_move(obj, old_status, obj.status)
+            otype.after_move(obj, old_status, obj.status, old_state_id)
     log_transition(obj=obj, old_state_id=old_state_id, new_state_id=obj.state_id, actor=actor,
                    attributes={
                        "command": {"slug": transition.slug, "transition_id": transition.pk,

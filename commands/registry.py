@@ -22,8 +22,9 @@ class ObjectType:
     enum_class: str                # State.enum_class for this object's states
     status_enum: type[models.Choices]
     # Called by the dispatcher after every status move, in the command's transaction, with
-    # (obj, old_status, new_status): counters, item statuses, derived order status.
-    after_move: Callable[[Any, Any, Any], None] | None = None
+    # (obj, old_status, new_status, old_state_id): counters, item statuses, derived order
+    # status, webhook events.
+    after_move: Callable[[Any, Any, Any, int], None] | None = None
     # select_related used when the dispatcher locks the object.
     lock_related: tuple[str, ...] = ()
     # Locks rows that must be locked before the object (a transfer's package), so that every

@@ -6,12 +6,31 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from locations.errors import StockBelowReserved
 from locations.models import Reservation, Stock, StockLocation
+from locations.serializers import StockLocationSerializer
 from oms.db import lock_many
+from webhooks.outbox import event_add
+
+
+def stock_location_save(*, location: StockLocation) -> StockLocation:
+    """Create or update a location (API and admin) with its webhook event, in one transaction.
+    ``quota`` is never written here: only package moves change it (F() updates)."""
+    created = location.pk is None
+    with transaction.atomic():
+        if created:
+            location.save()
+        else:
+            location.save(update_fields=[f.name for f in StockLocation._meta.concrete_fields
+                                         if not f.primary_key and f.name not in ("quota", "created_date")])
+        location.refresh_from_db()
+        payload = dict(StockLocationSerializer(location).data)
+        event_add("stock_location.created" if created else "stock_location.updated", payload)
+    return location
 
 
 def location_quota_move(*, location_id: int, delta: int) -> None:

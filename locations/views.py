@@ -14,7 +14,7 @@ from locations.serializers import (
     StockSerializer,
     StockUpsertRowSerializer,
 )
-from locations.services import stocks_upsert
+from locations.services import stock_location_save, stocks_upsert
 
 MAX_UPSERT_ROWS = 10_000
 
@@ -25,6 +25,15 @@ class StockLocationViewSet(viewsets.ModelViewSet):
     filterset_fields = ["erp_code", "stock_location_type", "is_active", "is_fulfillment_center",
                         "is_transfer_center", "is_pickup_location", "city"]
     ordering_fields = ["id", "priority", "name"]
+
+    def perform_create(self, serializer):
+        serializer.instance = stock_location_save(location=StockLocation(**serializer.validated_data))
+
+    def perform_update(self, serializer):
+        location = serializer.instance
+        for field, value in serializer.validated_data.items():
+            setattr(location, field, value)
+        serializer.instance = stock_location_save(location=location)
 
 
 class CargoCompanyViewSet(viewsets.ModelViewSet):

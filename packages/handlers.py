@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from rest_framework import serializers
 
 from commands.registry import (
@@ -15,12 +14,14 @@ from commands.registry import (
 from locations.models import CargoCompany
 from packages.enums import PackageStatus, ShipmentStatus
 from packages.errors import ItemNotInPackage
-from packages.models import Package, PackageItem, Shipment
+from packages.models import Package, PackageItem
 from packages.services import (
     package_after_move,
     package_pack,
     package_release_reservations,
     package_ship,
+    shipment_info_update,
+    shipment_status_set,
 )
 
 PACKAGE = "package"
@@ -149,8 +150,7 @@ def ship_the_package_advanced(ctx: CommandContext) -> CommandResult:
               input_serializer=NoInput)
 def ship_the_package_basic(ctx: CommandContext) -> CommandResult:
     # No shipment integration: only the package's status moves; a shipment, if any, follows.
-    Shipment.objects.filter(package=ctx.obj).update(status=ShipmentStatus.SHIPPED,
-                                                    shipped_date=timezone.now())
+    shipment_status_set(package=ctx.obj, status=ShipmentStatus.SHIPPED)
     return CommandResult(None, status_code=204)
 
 
@@ -165,7 +165,7 @@ _SHIPMENT_FOR_STATUS = {
               input_serializer=NoInput)
 def update_package_shipment_status(ctx: CommandContext) -> CommandResult:
     status = _SHIPMENT_FOR_STATUS[ctx.transition.destination_state.status]
-    Shipment.objects.filter(package=ctx.obj).update(status=status)
+    shipment_status_set(package=ctx.obj, status=status)
     return package_response(ctx.obj)
 
 
@@ -184,10 +184,7 @@ class ShipmentInfoInput(serializers.Serializer):
 @command_type("UPDATE_SHIPMENT_INFO", object_type=PACKAGE, fsm_method="update_shipment_info",
               input_serializer=ShipmentInfoInput)
 def update_shipment_info(ctx: CommandContext) -> CommandResult:
-    shipment = Shipment.objects.filter(package=ctx.obj).first() or Shipment(package=ctx.obj)
-    for field, value in ctx.data.items():
-        setattr(shipment, field, value)
-    shipment.save()
+    shipment_info_update(package=ctx.obj, changes=dict(ctx.data))
     return package_response(ctx.obj)
 
 
@@ -266,7 +263,7 @@ def ready_for_pickup(ctx: CommandContext) -> CommandResult:
 @command_type("SELF_SERVICE_DELIVERY", object_type=PACKAGE, fsm_method="deliver_to_customer",
               input_serializer=NoInput)
 def self_service_delivery(ctx: CommandContext) -> CommandResult:
-    Shipment.objects.filter(package=ctx.obj).update(status=ShipmentStatus.DELIVERED)
+    shipment_status_set(package=ctx.obj, status=ShipmentStatus.DELIVERED)
     return package_response(ctx.obj)
 
 

@@ -5,9 +5,9 @@ from packages.models import Package, PackageItem
 
 
 def packages_visible_to(user, queryset: QuerySet | None = None) -> QuerySet:
-    """Instore users see their own locations' packages only."""
+    """Instore users see their own locations' packages only (``user`` None: the OMS itself)."""
     queryset = queryset if queryset is not None else Package.objects.all()
-    locations = restricted_locations(user)
+    locations = restricted_locations(user) if user is not None else None
     return queryset if locations is None else queryset.filter(stock_location__in=locations)
 
 

@@ -19,6 +19,7 @@ from locations.services import (
 from oms.db import lock_many
 from orders.enums import OrderStatus
 from orders.models import Order, OrderItem
+from packages import events
 from packages.enums import ItemStatus, PackageStatus, ShipmentStatus, holds_quota
 from packages.errors import NotEnoughStock
 from packages.models import Package, PackageItem, Shipment
@@ -60,6 +61,7 @@ def package_create(*, order: Order, stock_location: StockLocation, state: State,
         items_reserve(items=items, location_id=stock_location.pk, reserve_at=reserve_at)
     if holds_quota(package.status):
         location_quota_move(location_id=stock_location.pk, delta=+1)
+    events.package_created(package)
     return package
 
 
@@ -110,9 +112,10 @@ def status_key(status: int) -> str:
     return PackageStatus(status).name.lower()
 
 
-def package_after_move(package: Package, old_status: int, new_status: int) -> None:
-    """Everything that follows a package's status move, in the same transaction (spec §4, §1.3):
-    the location's quota, the items' mirrored status and the order's derived status."""
+def package_after_move(package: Package, old_status: int, new_status: int, old_state_id: int) -> None:
+    """Everything that follows a package's status move, in the same transaction (spec §4, §1.3,
+    §8): the location's quota, the items' mirrored status, the order's derived status and the
+    webhook events (last, so their payload shows all of it)."""
     if holds_quota(old_status) != holds_quota(new_status):
         location_quota_move(location_id=package.stock_location_id,
                             delta=+1 if holds_quota(new_status) else -1)
@@ -120,6 +123,8 @@ def package_after_move(package: Package, old_status: int, new_status: int) -> No
         PackageItem.objects.filter(package=package).exclude(status=ItemStatus.OUT_OF_STOCK).update(
             status=status_key(new_status), modified_date=timezone.now())
         order_refresh_status(order_id=package.order_id)
+    if old_state_id != package.state_id or old_status != new_status:
+        events.package_transitioned(package)
 
 
 def order_status_from(statuses: Sequence[int]) -> int:
@@ -155,11 +160,13 @@ def package_pack(*, package: Package, with_shipment: bool = True,
     with the order's cargo company or the location's default one."""
     reservations_consume(reservations=package_reservations(package))
     if with_shipment:
-        Shipment.objects.create(
+        shipment = Shipment.objects.create(
             package=package, status=ShipmentStatus.CREATED,
             cargo_company_id=package.order.cargo_company_id
             or package.stock_location.default_cargo_company_id,
             tracking_number=tracking_number or "", has_shipping_document=has_shipping_document)
+        events.shipment_event("shipment.created", shipment)
+        events.shipment_tracking_set(shipment)
 
 
 def package_release_reservations(*, package: Package) -> None:
@@ -179,7 +186,38 @@ def package_ship(*, package: Package, cargo_company_id: int | None = None,
         shipment.cargo_company_id = cargo_company_id
     if tracking_number is not None:
         shipment.tracking_number = tracking_number
+    created = shipment.pk is None
     shipment.save()
+    events.shipment_event("shipment.created" if created else "shipment.status.updated", shipment)
+    if tracking_number:
+        events.shipment_tracking_set(shipment)
+    return shipment
+
+
+def shipment_status_set(*, package: Package, status: str) -> Shipment | None:
+    """Move the package's shipment (if it has one) to ``status``, with its webhook event."""
+    shipment = Shipment.objects.filter(package=package).first()
+    if shipment is None or shipment.status == status:
+        return shipment
+    shipment.status = status
+    if status == ShipmentStatus.SHIPPED and shipment.shipped_date is None:
+        shipment.shipped_date = timezone.now()
+    shipment.save(update_fields=["status", "shipped_date", "modified_date"])
+    events.shipment_event("shipment.cancelled" if status == ShipmentStatus.CANCELLED
+                          else "shipment.status.updated", shipment)
+    return shipment
+
+
+def shipment_info_update(*, package: Package, changes: dict) -> Shipment:
+    shipment = Shipment.objects.filter(package=package).first() or Shipment(package=package)
+    for field, value in changes.items():
+        setattr(shipment, field, value)
+    created = shipment.pk is None
+    shipment.save()
+    if created:
+        events.shipment_event("shipment.created", shipment)
+    if "tracking_number" in changes:
+        events.shipment_tracking_set(shipment)
     return shipment
 
 

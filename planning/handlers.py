@@ -11,6 +11,7 @@ from locations.services import reservations_release
 from oms.db import lock_many
 from packages.enums import ItemStatus, PackageStatus
 from packages.errors import ItemNotInPackage, NoStockToReplan
+from packages.events import package_refused
 from packages.handlers import PACKAGE, NoInput, PackageItemIds, check_items_belong, package_response
 from packages.models import Package, PackageDenialReason, PackageItem
 from packages.services import (
@@ -145,8 +146,9 @@ def package_refuse(ctx: CommandContext) -> CommandResult:
     package_release_reservations(package=package)
     package.denial_reason = ctx.data["denial_reason"]
     package.excluded_locations = sorted({*(package.excluded_locations or []), package.stock_location_id})
-    response = package_response(package)
-    return CommandResult(response.body, update_fields=("denial_reason", "excluded_locations"))
+    result = package_response(package)
+    return CommandResult(result.body, update_fields=("denial_reason", "excluded_locations"),
+                         after=lambda: package_refused(package))
 
 
 class AssignmentGroup(serializers.Serializer):

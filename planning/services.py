@@ -23,6 +23,7 @@ from planning.errors import NoMatchingScenario
 from planning.models import Rule, Scenario
 from planning.planner import Line, Plan, PlanRequest, RuleSpec, Site, plan
 from transfers.services import transfer_create
+from webhooks.outbox import outbox_batch
 
 S = PackageStatus
 
@@ -198,7 +199,7 @@ def order_intake(*, fields: dict, items: Sequence[IntakeItem]) -> tuple[Order, b
     if existing is not None:
         return existing, False
     try:
-        with transaction.atomic(durable=True):
+        with transaction.atomic(durable=True), outbox_batch():
             order = Order.objects.create(**fields)
             OrderItem.objects.bulk_create([
                 OrderItem(order=order, sku=i.sku, quantity=i.quantity, price=i.price,

@@ -13,6 +13,7 @@ from locations.models import Reservation, Stock, StockLocation
 from locations.services import reservations_consume, reservations_release
 from oms.db import lock_many
 from packages.enums import PackageStatus, ShipmentStatus
+from packages.events import shipment_event
 from packages.handlers import MAX_ID, PACKAGE, CargoCompanyRef, ReasonInput, package_response
 from packages.models import Package, PackageItem, Shipment
 from packages.services import (
@@ -21,11 +22,12 @@ from packages.services import (
     package_create,
     package_release_reservations,
     package_state,
+    shipment_status_set,
 )
 from transfers.enums import OPEN_TRANSFER, TransferStatus
 from transfers.errors import ItemNotInTransfer
 from transfers.models import TransferItem, TransferOrder
-from transfers.services import transfer_create, transfer_state
+from transfers.services import transfer_after_move, transfer_create, transfer_state
 
 TRANSFER = "transfer"
 T = TransferStatus
@@ -38,12 +40,20 @@ def _lock_package_of(transfer_id) -> None:
 registry.register_object_type(ObjectType(
     name=TRANSFER, model_label="transfers.TransferOrder", enum_class="TransferStatus",
     status_enum=TransferStatus, lock_related=("package", "source", "destination"),
-    after_move=lambda transfer, old, new: TransferItem.objects.filter(transfer=transfer).update(
-        status=new), lock_before=_lock_package_of))
+    after_move=lambda transfer, old, new, old_state_id: transfer_after_move(transfer, new),
+    lock_before=_lock_package_of))
 
 
 class NoInput(serializers.Serializer):
     pass
+
+
+def _transfer_shipment_status(transfer: TransferOrder, status: str) -> None:
+    if transfer.shipment_id:
+        shipment = Shipment.objects.get(pk=transfer.shipment_id)
+        shipment.status = status
+        shipment.save(update_fields=["status", "modified_date"])
+        shipment_event("shipment.status.updated", shipment)
 
 
 def transfer_response(transfer: TransferOrder) -> CommandResult:
@@ -68,7 +78,7 @@ def _package_system_move(package: Package, method: str, status: int, reason: str
     getattr(package, method)()
     package.state = package_state(status)
     package.save(update_fields=["status", "state", "previous_state", "state_memory", "modified_date"])
-    package_after_move(package, old_status, package.status)
+    package_after_move(package, old_status, package.status, old_state_id)
     _system_log(package, old_state_id, reason, trigger)
 
 
@@ -103,6 +113,7 @@ def transfer_order_advanced(ctx: CommandContext) -> CommandResult:
     transfer: TransferOrder = ctx.obj
     transfer.shipment = Shipment.objects.create(cargo_company=ctx.data["cargo_company"],
                                                 tracking_number=ctx.data["tracking_number"])
+    shipment_event("shipment.created", transfer.shipment)
     return CommandResult(transfer_response(transfer).body, update_fields=("shipment",))
 
 
@@ -110,8 +121,7 @@ def transfer_order_advanced(ctx: CommandContext) -> CommandResult:
 def transfer_dispatch(ctx: CommandContext) -> CommandResult:
     transfer: TransferOrder = ctx.obj
     reservations_consume(reservations=_transfer_reservations(transfer))  # the items leave the source
-    if transfer.shipment_id:
-        Shipment.objects.filter(pk=transfer.shipment_id).update(status=ShipmentStatus.SHIPPED)
+    _transfer_shipment_status(transfer, ShipmentStatus.SHIPPED)
     return transfer_response(transfer)
 
 
@@ -130,8 +140,7 @@ def transfer_delivered(ctx: CommandContext) -> CommandResult:
         stock.quantity = F("quantity") + received[stock.sku]
     Stock.objects.bulk_update(stocks, ["quantity"])
     items_reserve(items=[item.package_item for item in items], location_id=transfer.destination_id)
-    if transfer.shipment_id:
-        Shipment.objects.filter(pk=transfer.shipment_id).update(status=ShipmentStatus.DELIVERED)
+    _transfer_shipment_status(transfer, ShipmentStatus.DELIVERED)
     result = transfer_response(transfer)
     # The package is released after this transfer's own move (see after_transfer_move below).
     return CommandResult(result.body, after=lambda: release_package_if_ready(transfer.package, transfer))
@@ -218,7 +227,7 @@ def cancel_package(ctx: CommandContext) -> CommandResult:
         transfer.cancel()
         transfer.state = cancelled
         transfer.save(update_fields=["status", "state", "modified_date"])
-        TransferItem.objects.filter(transfer=transfer).update(status=T.CANCELLED)
+        transfer_after_move(transfer, T.CANCELLED)
         _system_log(transfer, old_state_id, "package cancelled", package)
-    Shipment.objects.filter(package=package).update(status=ShipmentStatus.CANCELLED)
+    shipment_status_set(package=package, status=ShipmentStatus.CANCELLED)
     return package_response(package)

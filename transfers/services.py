@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from commands.models import State
+from commands.selectors import commands_for_states
 from locations.models import StockLocation
 from packages.models import Package, PackageItem
 from transfers.enums import TransferStatus
 from transfers.models import TransferItem, TransferOrder
+from transfers.serializers import TransferOrderDetailSerializer
+from webhooks.outbox import event_add
 
 
 def transfer_state(status: str) -> State:
@@ -28,4 +31,20 @@ def transfer_create(*, package: Package, source: StockLocation | int, items: Seq
     TransferItem.objects.bulk_create([
         TransferItem(transfer=transfer, package_item=item, sku=item.sku, quantity=item.quantity,
                      status=TransferStatus.WAITING) for item in items])
+    event_add("transfer.status.created", transfer_payload(transfer))
     return transfer
+
+
+def transfer_payload(transfer: TransferOrder) -> dict:
+    fresh = (TransferOrder.objects.select_related("state", "source", "destination", "shipment")
+             .prefetch_related("transferitem_set").get(pk=transfer.pk))
+    context = {"commands": commands_for_states([fresh.state_id], None)}
+    return dict(TransferOrderDetailSerializer(fresh, context=context).data)
+
+
+def transfer_after_move(transfer: TransferOrder, new_status: str) -> None:
+    """Items mirror the transfer's status; the move is announced (spec §8)."""
+    TransferItem.objects.filter(transfer=transfer).update(status=new_status)
+    payload = transfer_payload(transfer)
+    event_add("transfer.status.transitioned", payload)
+    event_add(f"transfer.status.{new_status}", payload)
