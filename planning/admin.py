@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import Count
 
 from planning.models import Rule, Scenario
 
@@ -27,6 +28,9 @@ class ScenarioAdmin(admin.ModelAdmin):
     ]
     inlines = [RuleInline]
 
-    @admin.display(description="Rules")
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(rules_total=Count("rules"))
+
+    @admin.display(description="Rules", ordering="rules_total")
     def rule_count(self, scenario: Scenario) -> int:
-        return scenario.rules.count()
+        return scenario.rules_total
