@@ -73,7 +73,12 @@ def command_run(*, object_type: str, object_id: Any, transition_id: int | None =
                     user=record_user, key=idempotency_key, request_fingerprint=fingerprint,
                     response_status=result.status_code, response_body=result.body)
     except DomainError as error:
-        if record_user is not None:
+        if record_user is not None and not isinstance(error, (IdempotencyKeyReused, StoredRefusal)):
+            # A concurrent twin with the same key may have run first (we then found the object
+            # moved): answer as it did. Otherwise this refusal is the first response.
+            replay = _replay(record_user, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
             _store_refusal(record_user, idempotency_key, fingerprint, error)
         raise
     except IntegrityError:
@@ -217,8 +222,6 @@ def _replay(user, key: str, fingerprint: str) -> CommandOutcome | None:
 
 
 def _store_refusal(user, key: str, fingerprint: str, error: DomainError) -> None:
-    if isinstance(error, (IdempotencyKeyReused, StoredRefusal)):
-        return
     body = {"error": error.as_error(), "status_code": error.http_status}
     try:
         with transaction.atomic():

@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_runtest_logreport(report):
-    if report.skipped:
+    if report.skipped and not hasattr(report, "wasxfail"):  # an xfail is not a skip
         _skipped.append(report.nodeid)
 
 

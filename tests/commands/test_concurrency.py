@@ -121,3 +121,21 @@ def test_interleaved_commands_on_two_locations_do_not_deadlock(seeded, staff_use
         location.refresh_from_db()
         assert location.quota == Package.objects.filter(stock_location=location, status__lt=400).count()
     assert StockLocation.objects.filter(quota__lt=0).count() == 0
+
+
+def test_concurrent_retries_with_one_idempotency_key_run_the_command_once(seeded, staff_user):
+    package = make_package(skus={"A": 1})
+    pack = seeded.transition("COMPLETE_PACKAGING", 100, 500)
+
+    def call():
+        response = client_for(staff_user).post(
+            f"/api/v1/oms/packages/{package.pk}/command/", {"transition": pack.pk}, format="json",
+            HTTP_IDEMPOTENCY_KEY="retry-storm")
+        return response.status_code, response.json(), response.headers.get("Idempotent-Replayed")
+
+    results = run_in_threads([call for _ in range(8)])
+
+    assert {r[0] for r in results} == {200}, results
+    assert all(r[1] == results[0][1] for r in results)
+    assert sorted(r[2] or "" for r in results) == [""] + ["true"] * 7
+    assert StateTransitionLog.objects.filter(object_id=package.pk).count() == 1

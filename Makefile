@@ -1,0 +1,91 @@
+# OMS developer commands. `make help` lists them; `make run` and `make test` are all a newcomer needs.
+# Every target works from a fresh clone: the virtualenv is created and filled on first use.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# The interpreter that creates the virtualenv: python3.11 if installed, else python3 (>= 3.11).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+HOST   ?= 0.0.0.0
+PORT   ?= 8000
+# The dev server shows errors and serves the admin's static files; production sets DEBUG itself.
+DEBUG  ?= true
+PYTEST_ARGS ?=
+# `make smoke` loads the demo data into SMOKE_DATABASE_URL (default: a temporary SQLite file),
+# never into DATABASE_URL.
+MANAGE := $(PY) manage.py
+
+STAMP := $(VENV)/.requirements-installed
+
+.NOTPARALLEL:
+.PHONY: help venv run serve worker migrate seed demo-admin test lint migrations-check smoke ci clean
+
+help: ## List the targets
+	@echo "Usage: make <target>   (HOST=$(HOST) PORT=$(PORT); DATABASE_URL from the environment, SQLite by default)"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## Create .venv and install requirements-dev.txt (re-run when requirements change)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@if [ ! -x "$(PY)" ]; then \
+		if [ -z "$(PYTHON)" ]; then echo "Python 3.11+ is required (python3.11 or python3 not found)." >&2; exit 1; fi; \
+		"$(PYTHON)" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+			|| { echo "Python 3.11+ is required; $(PYTHON) is $$("$(PYTHON)" --version 2>&1)." >&2; exit 1; }; \
+		echo "Creating $(VENV) with $$("$(PYTHON)" --version 2>&1)"; \
+		"$(PYTHON)" -m venv "$(VENV)"; \
+	fi
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@touch $@
+
+run: venv migrate seed demo-admin serve ## The one command: venv, migrate, demo data, admin login + API token, then the server
+
+serve: venv ## Start the development server on HOST:PORT and the webhook worker beside it (no setup)
+	@echo "Starting the OMS on http://$(if $(filter 0.0.0.0,$(HOST)),localhost,$(HOST)):$(PORT)/  (Ctrl-C stops it)"
+	@DEBUG=false $(MANAGE) db_worker --no-reload > .oms-worker.log 2>&1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null || true' EXIT INT TERM; \
+	echo "Webhook worker running (pid $$worker, log .oms-worker.log)"; \
+	DEBUG=$(DEBUG) $(MANAGE) runserver $(HOST):$(PORT)
+
+worker: venv ## Run the background worker alone (webhook deliveries): manage.py db_worker
+	$(MANAGE) db_worker --no-reload
+
+migrate: venv ## Apply database migrations
+	$(MANAGE) migrate --noinput
+
+seed: venv ## Seed states/transitions and the demo data set (idempotent)
+	$(MANAGE) seed_transitions
+	$(MANAGE) seed_demo
+
+demo-admin: venv ## Create/update the 'admin' superuser (OMS_DEMO_PASSWORD) and print login + API token
+	$(MANAGE) demo_admin --base-url http://$(if $(filter 0.0.0.0,$(HOST)),localhost,$(HOST)):$(PORT)
+
+test: venv ## Run the whole test suite (DATABASE_URL from the environment; SQLite by default)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff check
+	$(PY) -m ruff check .
+
+migrations-check: venv ## Fail when a model change has no migration
+	$(MANAGE) makemigrations --check --dry-run
+
+smoke: venv ## Load the demo data twice into a scratch database: the second run must create nothing
+	@scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	export DATABASE_URL="$${SMOKE_DATABASE_URL:-sqlite:///$$scratch/smoke.sqlite3}"; \
+	echo "seed_demo smoke test on a scratch $${DATABASE_URL%%:*} database"; \
+	$(MANAGE) migrate --noinput -v 0; \
+	$(MANAGE) seed_demo > "$$scratch/first.log" || { cat "$$scratch/first.log"; exit 1; }; \
+	$(MANAGE) seed_demo --no-color > "$$scratch/second.log"; \
+	tail -n 14 "$$scratch/second.log"; \
+	grep -q "Nothing to create" "$$scratch/second.log" \
+		|| { echo "seed_demo is not idempotent: its second run created rows." >&2; exit 1; }
+
+ci: lint migrations-check test smoke ## What .ci/run runs after its setup: lint, migrations check, tests, seed smoke test
+
+clean: ## Remove caches (keeps .venv and db.sqlite3)
+	rm -rf .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
