@@ -99,9 +99,14 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
     try:
         if otype.lock_before is not None:
             otype.lock_before(object_id)
-        obj = lock_one(base.select_related(*otype.lock_related), object_id)
+        # Lock the bare row, then read it with its relations: a join taken under the lock could
+        # return related rows as they were before the transaction we waited for committed.
+        locked = lock_one(base, object_id)
     except (model.DoesNotExist, ValueError, TypeError, OverflowError):
         raise ObjectNotFound() from None
+    if otype.lock_after is not None:
+        otype.lock_after(locked)
+    obj = base.select_related(*otype.lock_related).get(pk=locked.pk)
 
     transition = _resolve(otype.enum_class, object_type, transition_id, slug)
     command_type = registry.get(transition.command)

@@ -25,11 +25,14 @@ class ObjectType:
     # (obj, old_status, new_status, old_state_id): counters, item statuses, derived order
     # status, webhook events.
     after_move: Callable[[Any, Any, Any, int], None] | None = None
-    # select_related used when the dispatcher locks the object.
+    # select_related used when the dispatcher loads the locked object.
     lock_related: tuple[str, ...] = ()
-    # Locks rows that must be locked before the object (a transfer's package), so that every
-    # command takes its locks in one order: package, transfer, stock, location, order.
+    # Every command takes its row locks in one order — package, order, transfer, stock (one
+    # pk-ordered statement), location — so concurrent commands queue instead of deadlocking.
+    # lock_before(object_id) locks rows that come before the object (a transfer's package and
+    # order); lock_after(obj) those right after it (a package's order).
     lock_before: Callable[[Any], None] | None = None
+    lock_after: Callable[[Any], None] | None = None
 
     @property
     def model(self) -> type[models.Model]:

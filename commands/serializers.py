@@ -16,6 +16,14 @@ class StateSerializer(serializers.ModelSerializer):
                   "is_active", "created_date", "modified_date"]
 
     def validate(self, attrs):
+        if self.instance is not None:
+            changed = [f for f in ("enum_class", "enum_value")
+                       if f in attrs and attrs[f] != getattr(self.instance, f)]
+            if changed:
+                # Packages, transfers and transitions carry this state: its status is fixed.
+                raise serializers.ValidationError(
+                    {f: ["The status of an existing state cannot change; create a new state."]
+                     for f in changed})
         instance = State(**{**self._current(), **attrs})
         try:
             instance.clean()

@@ -39,6 +39,13 @@ def location_quota_move(*, location_id: int, delta: int) -> None:
         StockLocation.objects.filter(pk=location_id).update(quota=F("quota") + delta)
 
 
+def stock_lock_skus(*, skus: set[str]) -> list[Stock]:
+    """Lock every stock row of these SKUs, at every location, in one pk-ordered statement. A
+    command that will touch stock at several locations (re-planning) takes all its stock locks
+    here first, so that two such commands cannot each hold rows the other waits for."""
+    return lock_many(Stock.objects.filter(sku__in=skus)) if skus else []
+
+
 def reservations_release(*, reservations: Iterable[Reservation]) -> None:
     """Give reserved units back (``reserved -= n``) and delete the reservations."""
     reservations = list(reservations)
@@ -71,6 +78,15 @@ def _apply_to_stocks(reservations: list[Reservation], *, consume: bool) -> None:
         if consume:
             stock.quantity = F("quantity") - n
     Stock.objects.bulk_update(stocks, ["reserved", "quantity"] if consume else ["reserved"])
+
+
+def stock_take_free(*, location_id: int, quantities: dict[str, int]) -> None:
+    """Units leave the shelf without a reservation: on hand drops by what is free of others'
+    reservations (never below them)."""
+    stocks = lock_many(Stock.objects.filter(stock_location_id=location_id, sku__in=quantities))
+    for stock in stocks:
+        stock.quantity = max(stock.quantity - quantities[stock.sku], stock.reserved)
+    Stock.objects.bulk_update(stocks, ["quantity"])
 
 
 def stock_reserve(*, location_id: int, sku: str, quantity: int) -> None:

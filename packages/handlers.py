@@ -12,6 +12,8 @@ from commands.registry import (
     registry,
 )
 from locations.models import CargoCompany
+from oms.db import lock_many
+from orders.models import Order
 from packages.enums import PackageStatus, ShipmentStatus
 from packages.errors import ItemNotInPackage
 from packages.models import Package, PackageItem
@@ -26,10 +28,15 @@ from packages.services import (
 
 PACKAGE = "package"
 
+def _lock_order_of(package: Package) -> None:
+    # Commands on a package may renumber its order's packages and always refresh its status.
+    lock_many(Order.objects.filter(pk=package.order_id))
+
+
 registry.register_object_type(ObjectType(
     name=PACKAGE, model_label="packages.Package", enum_class="PackageStatus",
     status_enum=PackageStatus, after_move=package_after_move,
-    lock_related=("order", "stock_location")))
+    lock_related=("order", "stock_location"), lock_after=_lock_order_of))
 
 
 def package_response(package: Package, *, origin: Package | None = None) -> CommandResult:

@@ -15,6 +15,7 @@ from locations.services import (
     location_quota_move,
     reservations_consume,
     reservations_release,
+    stock_take_free,
 )
 from oms.db import lock_many
 from orders.enums import OrderStatus
@@ -156,9 +157,20 @@ def package_reservations(package: Package) -> list[Reservation]:
 
 def package_pack(*, package: Package, with_shipment: bool = True,
                  tracking_number: str | None = None, has_shipping_document: bool = True) -> None:
-    """The items leave the shelf (reservations consumed); optionally the shipment is created
-    with the order's cargo company or the location's default one."""
-    reservations_consume(reservations=package_reservations(package))
+    """The items leave the shelf (reservations consumed; items whose reservation was released,
+    e.g. by PKG_DEALLOCATE_RESERVATIONS, are taken from the location's free stock); optionally
+    the shipment is created with the order's cargo company or the location's default one."""
+    reservations = package_reservations(package)
+    reserved_items = {r.package_item_id for r in reservations}
+    items = list(PackageItem.objects.filter(package=package))
+    unreserved = [i for i in items if i.pk not in reserved_items]
+    if unreserved:
+        # One pk-ordered lock of every row this packing touches, before either update.
+        lock_many(Stock.objects.filter(stock_location_id=package.stock_location_id,
+                                       sku__in={i.sku for i in items}))
+        stock_take_free(location_id=package.stock_location_id,
+                        quantities={i.sku: i.quantity for i in unreserved})
+    reservations_consume(reservations=reservations)
     if with_shipment:
         shipment = Shipment.objects.create(
             package=package, status=ShipmentStatus.CREATED,

@@ -7,12 +7,18 @@ from rest_framework import serializers
 
 from commands.registry import CommandContext, CommandResult, command_type
 from locations.models import Stock, StockLocation
-from locations.services import reservations_release
-from oms.db import lock_many
+from locations.services import reservations_release, stock_lock_skus
 from packages.enums import ItemStatus, PackageStatus
 from packages.errors import ItemNotInPackage, NoStockToReplan
 from packages.events import package_refused
-from packages.handlers import PACKAGE, NoInput, PackageItemIds, check_items_belong, package_response
+from packages.handlers import (
+    MAX_ID,
+    PACKAGE,
+    NoInput,
+    PackageItemIds,
+    check_items_belong,
+    package_response,
+)
 from packages.models import Package, PackageDenialReason, PackageItem
 from packages.services import (
     items_reserve,
@@ -22,7 +28,11 @@ from packages.services import (
     package_reservations,
     package_state,
 )
-from planning.services import items_replan, replanned_packages_create
+from planning.services import items_replan, replanned_packages_create, scenario_for_order
+from transfers.errors import ItemNotInTransfer
+from transfers.handlers import release_package_if_ready, transfer_reservations, transfer_response
+from transfers.models import TransferItem, TransferOrder
+from transfers.services import transfer_create
 
 S = PackageStatus
 
@@ -33,9 +43,16 @@ class OutOfStockInput(serializers.Serializer):
 
 def _stock_write_off(*, location_id: int, skus: set[str]) -> None:
     """The location had none of these SKUs: on hand becomes what other packages still reserve
-    (this package's reservations are released first)."""
-    rows = lock_many(Stock.objects.filter(stock_location_id=location_id, sku__in=skus))
-    Stock.objects.filter(pk__in=[r.pk for r in rows]).update(quantity=F("reserved"))
+    (this package's reservations are released first). The rows are already locked."""
+    if skus:
+        Stock.objects.filter(stock_location_id=location_id, sku__in=skus).update(quantity=F("reserved"))
+
+
+def _exclusions(package: Package, items, also: dict[int, int]) -> dict[int, frozenset[int]]:
+    """Per item, the locations it must not go to: those that refused the package, and ``also``
+    (item id -> the location that just found it missing)."""
+    refused = set(package.excluded_locations or [])
+    return {i.pk: frozenset(refused | ({also[i.pk]} if i.pk in also else set())) for i in items}
 
 
 def _mark_out_of_stock(item_ids: list[int]) -> None:
@@ -52,14 +69,14 @@ def detected_out_of_stock_item(ctx: CommandContext) -> CommandResult:
     package: Package = ctx.obj
     listed = set(check_items_belong(package, ctx.data["package_items"]))
     items = list(package.packageitem_set.all())
+    stock_lock_skus(skus={i.sku for i in items})  # every stock row this command may touch, at once
     origin_location = package.stock_location
     package_release_reservations(package=package)
     _stock_write_off(location_id=origin_location.pk,
                      skus={i.sku for i in items if i.pk in listed})
     _mark_out_of_stock(list(listed))
-    planned, scenario = items_replan(
-        package=package, items=items,
-        excluded={pk: frozenset({origin_location.pk}) for pk in listed})
+    planned, scenario = items_replan(package=package, items=items, excluded=_exclusions(
+        package, items, {pk: origin_location.pk for pk in listed}))
     placed = {line.key for p in planned.plan.packages for line in p.lines}
     created = replanned_packages_create(package=package, planned=planned, items=items,
                                         scenario=scenario)
@@ -89,13 +106,14 @@ def detected_out_of_stock_item_advanced(ctx: CommandContext) -> CommandResult:
     if len(listed) == len(items):
         return detected_out_of_stock_item(ctx)  # nothing stays behind: as the basic command
     leaving = [i for i in items if i.pk in listed]
+    stock_lock_skus(skus={i.sku for i in items})  # every stock row this command may touch, at once
     origin = package.stock_location
     reservations_release(reservations=[r for r in package_reservations(package)
                                        if r.package_item_id in listed])
     _stock_write_off(location_id=origin.pk, skus={i.sku for i in leaving})
     _mark_out_of_stock(list(listed))
-    planned, scenario = items_replan(package=package, items=leaving,
-                                     excluded={pk: frozenset({origin.pk}) for pk in listed})
+    planned, scenario = items_replan(package=package, items=leaving, excluded=_exclusions(
+        package, leaving, {pk: origin.pk for pk in listed}))
     created = replanned_packages_create(package=package, planned=planned, items=leaving,
                                         scenario=scenario)
     placed = {line.key for p in planned.plan.packages for line in p.lines}
@@ -182,9 +200,72 @@ class AssignInput(serializers.Serializer):
 def assign_package_items_manually(ctx: CommandContext) -> CommandResult:
     package: Package = ctx.obj
     items = {i.pk: i for i in package.packageitem_set.all()}
+    stock_lock_skus(skus={i.sku for i in items.values()})  # all stock rows this command may touch
     package_release_reservations(package=package)
     waiting = package_state(S.WAITING)
     created = [package_create(order=package.order, stock_location=group["stock_location"], state=waiting,
                               move_items=[items[pk] for pk in group["package_items"]])
                for group in ctx.data["assignment_groups"]]
     return package_response(created[0], origin=package)
+
+
+# -- transfers whose source could not give the items: re-sourced from other transfer centers -------
+def _resource(ctx: CommandContext, *, excluded_items: set[int], write_off: set[int],
+              reason: str) -> CommandResult:
+    """Bring the transfer's items from other transfer centers. ``excluded_items`` (transfer item
+    ids) never come from this source again; the source's stock of the ``write_off`` items' SKUs
+    is written down to what others still reserve there. Items no center can give wait in a
+    package in 920 at the scenario's default location (where replan_out_of_stock picks them up)."""
+    transfer: TransferOrder = ctx.obj
+    package = transfer.package
+    items = list(TransferItem.objects.filter(transfer=transfer).select_related("package_item"))
+    stock_lock_skus(skus={i.sku for i in items})  # every stock row this command may touch, at once
+    reservations_release(reservations=transfer_reservations(transfer))
+    _stock_write_off(location_id=transfer.source_id, skus={i.sku for i in items if i.pk in write_off})
+    centers = sorted(StockLocation.objects.filter(is_transfer_center=True, is_active=True)
+                     .exclude(pk=transfer.destination_id), key=lambda c: (-c.priority, c.pk))
+    available = {(s.stock_location_id, s.sku): s.available for s in Stock.objects.filter(
+        stock_location__in=centers, sku__in={i.sku for i in items})}
+    legs: dict[int, list[PackageItem]] = {}
+    unsourced: list[PackageItem] = []
+    for item in items:
+        source = next((c for c in centers
+                       if not (c.pk == transfer.source_id and item.pk in excluded_items)
+                       and available.get((c.pk, item.sku), 0) >= item.quantity), None)
+        if source is None:
+            unsourced.append(item.package_item)
+            continue
+        available[(source.pk, item.sku)] -= item.quantity
+        legs.setdefault(source.pk, []).append(item.package_item)
+    for source_id, package_items in sorted(legs.items()):
+        transfer_create(package=package, source=source_id, items=package_items)
+        items_reserve(items=package_items, location_id=package.stock_location_id,
+                      reserve_at={i.order_item_id: source_id for i in package_items})
+    if unsourced:
+        scenario = scenario_for_order(package.order)
+        package_create(order=package.order, stock_location=scenario.default_stock_location,
+                       state=package_state(S.OUT_OF_STOCK), move_items=unsourced, reserve=False)
+    return transfer_response(ctx, after=lambda: release_package_if_ready(package, transfer, reason))
+
+
+@command_type("TRANSFER_PRODUCT_NOT_FOUND", object_type="transfer", fsm_method="mark_not_found",
+              input_serializer=NoInput)
+def transfer_product_not_found(ctx: CommandContext) -> CommandResult:
+    every = set(TransferItem.objects.filter(transfer=ctx.obj).values_list("pk", flat=True))
+    return _resource(ctx, excluded_items=every, write_off=every, reason="transfer re-sourced")
+
+
+class TransferOutOfStockInput(serializers.Serializer):
+    transfer_items = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+                                           allow_empty=False)
+
+
+@command_type("TRANSFER_OUT_OF_STOCK", object_type="transfer", fsm_method="mark_out_of_stock",
+              input_serializer=TransferOutOfStockInput)
+def transfer_out_of_stock(ctx: CommandContext) -> CommandResult:
+    listed = set(ctx.data["transfer_items"])
+    unknown = listed - set(TransferItem.objects.filter(transfer=ctx.obj).values_list("pk", flat=True))
+    if unknown:
+        raise ItemNotInTransfer(f"Transfer item(s) {', '.join(map(str, sorted(unknown)))} do not "
+                                f"belong to transfer {ctx.obj.number}.")
+    return _resource(ctx, excluded_items=listed, write_off=listed, reason="transfer re-sourced")

@@ -28,13 +28,16 @@ from webhooks.outbox import outbox_batch
 S = PackageStatus
 
 
-def scenario_for_order(order: Order) -> Scenario:
-    """The active scenario with the highest priority whose conditions match (constant queries)."""
-    scenarios = Scenario.objects.filter(is_active=True).select_related(
+def active_scenarios() -> list[Scenario]:
+    """Active scenarios, highest priority first, with what matching and planning read."""
+    return list(Scenario.objects.filter(is_active=True).select_related(
         "default_stock_location", "initial_state").prefetch_related(
         "channels", "cargo_companies",
         Prefetch("rules", queryset=Rule.objects.filter(is_active=True).prefetch_related(
-            "stock_locations", "except_stock_locations")))
+            "stock_locations", "except_stock_locations"))))
+
+
+def scenario_matching(scenarios: list[Scenario], order: Order) -> Scenario | None:
     for scenario in scenarios:
         channels = {c.pk for c in scenario.channels.all()}
         cargo = {c.pk for c in scenario.cargo_companies.all()}
@@ -44,6 +47,14 @@ def scenario_for_order(order: Order) -> Scenario:
             continue
         if cargo and order.cargo_company_id not in cargo:
             continue
+        return scenario
+    return None
+
+
+def scenario_for_order(order: Order) -> Scenario:
+    """The active scenario with the highest priority whose conditions match (constant queries)."""
+    scenario = scenario_matching(active_scenarios(), order)
+    if scenario is not None:
         return scenario
     raise NoMatchingScenario(f"No active scenario matches order {order.number} (channel, payment "
                              "type, cargo company). Add or activate a scenario.")
@@ -179,6 +190,9 @@ def replanned_packages_create(*, package: Package, planned: PlanResult,
         for leg in package_plan.transfers.values():
             transfer_create(package=new, source=leg.source_id,
                             items=[by_pk[line.key] for line in leg.lines])
+        if package.excluded_locations:  # locations that refused these items stay excluded
+            new.excluded_locations = list(package.excluded_locations)
+            new.save(update_fields=["excluded_locations"])
         created.append(new)
     return created
 

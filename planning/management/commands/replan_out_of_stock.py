@@ -15,6 +15,7 @@ from oms.errors import DomainError
 from packages.enums import PackageStatus
 from packages.errors import NoStockToReplan
 from packages.models import Package
+from planning.services import active_scenarios, scenario_matching
 
 
 class Command(BaseCommand):
@@ -30,11 +31,21 @@ class Command(BaseCommand):
         if not repack:
             raise CommandError("No active REPACK transition leaves an out-of-stock state. Run "
                                "`manage.py seed_transitions` or activate one in the admin.")
-        ids = list(Package.objects.filter(status=PackageStatus.OUT_OF_STOCK).order_by("id")
-                   .values_list("id", "state_id"))
+        scenarios = active_scenarios()
+        waiting = (Package.objects.filter(status=PackageStatus.OUT_OF_STOCK, packageitem__isnull=False)
+                   .distinct().select_related("order").order_by("id"))
+        ids, elsewhere = [], 0
+        for package in waiting:
+            scenario = scenario_matching(scenarios, package.order)
+            # Spec §7: the packages waiting at their scenario's default location for stock.
+            if scenario is not None and package.stock_location_id == scenario.default_stock_location_id:
+                ids.append((package.pk, package.state_id))
+            else:
+                elsewhere += 1
         if limit is not None:
             ids = ids[:limit]
-        self.stdout.write(f"{len(ids)} package(s) in 'Contains out of stock products'.")
+        self.stdout.write(f"{len(ids)} package(s) in 'Contains out of stock products' at their "
+                          f"scenario's default location ({elsewhere} elsewhere, left alone).")
         outcome: Counter[str] = Counter()
         for done, (package_id, state_id) in enumerate(ids, start=1):
             transition = repack.get(state_id)
