@@ -37,8 +37,9 @@ class StockSerializer(serializers.ModelSerializer):
 
 
 class StockUpsertRowSerializer(serializers.Serializer):
-    stock_location = serializers.SlugRelatedField(slug_field="erp_code",
-                                                  queryset=StockLocation.objects.all())
+    stock_location = serializers.SlugRelatedField(
+        slug_field="erp_code", queryset=StockLocation.objects.all(),
+        error_messages={"does_not_exist": "Unknown stock location '{value}'."})
     sku = serializers.CharField(max_length=128)
     quantity = serializers.IntegerField(min_value=0)
 

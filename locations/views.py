@@ -63,7 +63,9 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
             raise ValidationError({"non_field_errors": [f"At most {MAX_UPSERT_ROWS} rows per request."]})
         rows = StockUpsertRowSerializer(data=request.data, many=True)
         if not rows.is_valid():
-            raise ValidationError({"rows": {str(i): e for i, e in enumerate(rows.errors) if e}})
+            errors = rows.errors  # {index: errors} (DRF >= 3.16) or a list with {} for good rows
+            pairs = errors.items() if isinstance(errors, dict) else enumerate(errors)
+            raise ValidationError({"rows": {str(i): e for i, e in pairs if e}})
         seen = Counter((r["stock_location"].pk, r["sku"]) for r in rows.validated_data)
         duplicates = {str(i): {"sku": ["The same location and SKU appear more than once."]}
                       for i, r in enumerate(rows.validated_data)

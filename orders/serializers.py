@@ -61,13 +61,15 @@ class OrderIntakeSerializer(serializers.Serializer):
     """``POST /orders/``: the order as the channel sends it; planned at once."""
 
     number = serializers.CharField(max_length=64)
-    channel = serializers.SlugRelatedField(slug_field="code", queryset=Channel.objects.all())
+    channel = serializers.SlugRelatedField(
+        slug_field="code", queryset=Channel.objects.all(),
+        error_messages={"does_not_exist": "Unknown channel '{value}'."})
     customer = CustomerSerializer(required=False, default=dict)
     shipping_address = AddressSerializer(required=False, default=dict)
     payment_type = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     cargo_company = serializers.SlugRelatedField(
         slug_field="code", queryset=CargoCompany.objects.filter(is_active=True), required=False,
-        allow_null=True)
+        allow_null=True, error_messages={"does_not_exist": "Unknown cargo company '{value}'."})
     tracking_number = serializers.CharField(max_length=128, required=False, allow_null=True,
                                             allow_blank=True)
     date_placed = serializers.DateTimeField(required=False)

@@ -155,7 +155,8 @@ def repack(ctx: CommandContext) -> CommandResult:
 
 class RefuseInput(serializers.Serializer):
     denial_reason = serializers.PrimaryKeyRelatedField(
-        queryset=PackageDenialReason.objects.filter(is_active=True))
+        queryset=PackageDenialReason.objects.filter(is_active=True),
+        error_messages={"does_not_exist": "Unknown or inactive denial reason {pk_value}."})
 
 
 @command_type("PACKAGE_REFUSE", object_type=PACKAGE, fsm_method="refuse", input_serializer=RefuseInput)
@@ -172,7 +173,8 @@ def package_refuse(ctx: CommandContext) -> CommandResult:
 class AssignmentGroup(serializers.Serializer):
     package_items = PackageItemIds(allow_empty=False)
     stock_location = serializers.SlugRelatedField(
-        slug_field="erp_code", queryset=StockLocation.objects.filter(is_active=True))
+        slug_field="erp_code", queryset=StockLocation.objects.filter(is_active=True),
+        error_messages={"does_not_exist": "Unknown or inactive stock location '{value}'."})
 
 
 class AssignInput(serializers.Serializer):
