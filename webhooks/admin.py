@@ -1,12 +1,39 @@
+from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from webhooks.delivery import deliveries_resend
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
+from webhooks.validation import (
+    event_type_problems,
+    headers_problems,
+    retry_config_problems,
+    target_url_problems,
+)
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    """The API's checks, for operators editing subscriptions here."""
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["event_type", "target_url", "secret_key", "additional_headers", "retry_countdown_config",
+                  "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        checks = {"event_type": event_type_problems, "target_url": target_url_problems,
+                  "additional_headers": headers_problems, "retry_countdown_config": retry_config_problems}
+        for field, check in checks.items():
+            if field in data:
+                for problem in check(data[field]):
+                    self.add_error(field, problem)
+        return data
 
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
     list_display = ["event_type", "target_url", "is_active", "health", "consecutive_failures",
                     "modified_date"]
     list_filter = ["is_active", "event_type"]

@@ -90,8 +90,9 @@ def _deliver_queue(subscription_id: int, http: httpx.Client, now: datetime) -> i
             return sent  # later events wait behind a retry: a subscription's order is kept
         ok = attempt(delivery, subscription, http)
         sent += 1
-        if not ok:
-            return sent
+        if not ok and WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).exists():
+            return sent  # it will be retried: the events behind it wait (order is kept)
+        # delivered, or failed for good: go on with the next event
         WebhookSubscription.objects.filter(pk=subscription_id).update(
             leased_until=timezone.now() + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS))
 
@@ -112,7 +113,7 @@ def attempt(delivery: WebhookDelivery, subscription: WebhookSubscription, http: 
     try:
         response = http.post(subscription.target_url, content=body, headers=headers)
         status_code, excerpt = response.status_code, response.text[:EXCERPT]
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to send is a failed attempt, logged
         error = f"{type(exc).__name__}: {exc}"[:EXCERPT]
     duration_ms = int((time.monotonic() - started) * 1000)
     ok = status_code is not None and 200 <= status_code < 300

@@ -1,9 +1,12 @@
 from rest_framework import serializers
 
-from webhooks.events import pattern_is_valid
 from webhooks.models import WebhookSubscription
-
-STRATEGIES = ["fixed", "linear", "exponential", "random"]
+from webhooks.validation import (
+    STRATEGIES,
+    event_type_problems,
+    headers_problems,
+    target_url_problems,
+)
 
 
 class RetryConfigSerializer(serializers.Serializer):
@@ -12,11 +15,21 @@ class RetryConfigSerializer(serializers.Serializer):
     max_retries = serializers.IntegerField(min_value=0, max_value=50)
 
 
+class RetryConfigField(serializers.JSONField):
+    """The whole retry config, always validated as a whole (also on PATCH)."""
+
+    def to_internal_value(self, data):
+        config = RetryConfigSerializer(data=data)
+        if not config.is_valid():
+            raise serializers.ValidationError(config.errors)
+        return dict(config.validated_data)
+
+
 class WebhookSubscriptionSerializer(serializers.ModelSerializer):
     secret_key = serializers.CharField(write_only=True, required=False, allow_null=True,
                                        allow_blank=True, max_length=255)
     has_secret_key = serializers.SerializerMethodField()
-    retry_countdown_config = RetryConfigSerializer(required=False)
+    retry_countdown_config = RetryConfigField(required=False)
     additional_headers = serializers.DictField(child=serializers.CharField(max_length=1000),
                                                required=False, allow_null=True)
 
@@ -31,24 +44,22 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         return bool(subscription.secret_key)
 
     def validate_event_type(self, value: str) -> str:
-        if not pattern_is_valid(value):
-            raise serializers.ValidationError(f"'{value}' matches no event of the catalogue.")
-        return value
+        return _checked(value, event_type_problems(value))
 
     def validate_target_url(self, value: str) -> str:
-        if not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError("Use an http or https URL.")
-        return value
+        return _checked(value, target_url_problems(value))
 
     def validate_additional_headers(self, value):
-        reserved = {"content-type", "x-oms-event", "x-oms-delivery", "x-oms-timestamp", "x-oms-signature"}
-        clash = sorted(k for k in (value or {}) if k.lower() in reserved)
-        if clash:
-            raise serializers.ValidationError(f"These headers are set by the OMS: {', '.join(clash)}.")
-        return value
+        return _checked(value, headers_problems(value))
 
     def update(self, instance, validated_data):
         if validated_data.get("is_active") and not instance.is_active:
             validated_data["consecutive_failures"] = 0  # reactivating starts a new count
             instance.deactivated_reason = ""
         return super().update(instance, validated_data)
+
+
+def _checked(value, problems: list[str]):
+    if problems:
+        raise serializers.ValidationError(problems)
+    return value

@@ -13,6 +13,14 @@ class ModelPermissionsOrReadOnly(permissions.DjangoModelPermissions):
         return super().has_permission(request, view)
 
 
+class ModelPermissions(permissions.DjangoModelPermissions):
+    """Every method needs the model's permission, reading included (``view``)."""
+
+    perms_map = {**permissions.DjangoModelPermissions.perms_map,
+                 "GET": ["%(app_label)s.view_%(model_name)s"],
+                 "HEAD": ["%(app_label)s.view_%(model_name)s"]}
+
+
 class CanRunCommands(permissions.BasePermission):
     """Running a command changes the object: it needs the model's ``change`` permission
     (read-only tokens are users without it). Which commands is decided by the channel."""
