@@ -160,7 +160,7 @@ def _schedule_next(now: datetime) -> None:
     if nxt is not None:
         from webhooks.tasks import deliver_pending  # noqa: PLC0415
 
-        deliver_pending.using(run_after=nxt).enqueue()
+        deliver_pending.using(run_after=nxt).enqueue()  # outside any transaction: at once
 
 
 def deliveries_resend(*, delivery_ids: list[int]) -> int:
@@ -169,7 +169,7 @@ def deliveries_resend(*, delivery_ids: list[int]) -> int:
         count = WebhookDelivery.objects.filter(pk__in=delivery_ids).update(
             status=DeliveryStatus.PENDING, next_attempt_at=None, modified_date=timezone.now())
         if count:
-            from webhooks.tasks import deliver_pending  # noqa: PLC0415
+            from webhooks.outbox import wake_worker  # noqa: PLC0415
 
-            deliver_pending.enqueue()
+            wake_worker()
     return count

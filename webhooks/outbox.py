@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 
+from django.conf import settings
+
 from webhooks.events import matches
 from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
@@ -69,6 +71,18 @@ def _write(events: list[tuple[str, dict]]) -> None:
                   if matches(sub.event_type, row.event_type)]
     if deliveries:
         WebhookDelivery.objects.bulk_create(deliveries)
-        from webhooks.tasks import deliver_pending  # noqa: PLC0415 - tasks import the delivery code
+        wake_worker()
 
-        deliver_pending.enqueue()  # a database task row: enqueued only if this transaction commits
+
+def wake_worker() -> None:
+    """Enqueue a delivery run. On the database backend the task row is part of this transaction
+    (no task for a rolled-back change, never a lost one); a broker (e.g. django-tasks-rq on Redis)
+    is only told once the transaction has committed, so its worker finds the deliveries."""
+    from django.db import transaction  # noqa: PLC0415
+
+    from webhooks.tasks import deliver_pending  # noqa: PLC0415 - tasks import the delivery code
+
+    if "django_tasks_db" in settings.TASKS["default"]["BACKEND"]:
+        deliver_pending.enqueue()
+    else:
+        transaction.on_commit(deliver_pending.enqueue)
