@@ -37,9 +37,8 @@ class StockSerializer(serializers.ModelSerializer):
 
 
 class StockUpsertRowSerializer(serializers.Serializer):
-    stock_location = serializers.SlugRelatedField(
-        slug_field="erp_code", queryset=StockLocation.objects.all(),
-        error_messages={"does_not_exist": "Unknown stock location '{value}'."})
+    # The erp code; the view resolves all of a batch's codes in one query.
+    stock_location = serializers.CharField(max_length=64)
     sku = serializers.CharField(max_length=128)
     quantity = serializers.IntegerField(min_value=0)
 

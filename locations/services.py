@@ -39,6 +39,13 @@ def location_quota_move(*, location_id: int, delta: int) -> None:
         StockLocation.objects.filter(pk=location_id).update(quota=F("quota") + delta)
 
 
+def locations_quota_move(*, deltas: dict[int, int]) -> None:
+    """Several locations' quota at once, in primary-key order (two opposite moves cannot
+    deadlock)."""
+    for location_id in sorted(deltas):
+        location_quota_move(location_id=location_id, delta=deltas[location_id])
+
+
 def stock_lock_skus(*, skus: set[str]) -> list[Stock]:
     """Lock every stock row of these SKUs, at every location, in one pk-ordered statement. A
     command that will touch stock at several locations (re-planning) takes all its stock locks
@@ -72,21 +79,26 @@ def _apply_to_stocks(reservations: list[Reservation], *, consume: bool) -> None:
     skus = {sku for _, sku in totals}
     stocks = [s for s in lock_many(Stock.objects.filter(stock_location_id__in=locations, sku__in=skus))
               if (s.stock_location_id, s.sku) in totals]
+    now = timezone.now()
     for stock in stocks:
         n = totals[(stock.stock_location_id, stock.sku)]
         stock.reserved = F("reserved") - n
+        stock.modified_date = now
         if consume:
             stock.quantity = F("quantity") - n
-    Stock.objects.bulk_update(stocks, ["reserved", "quantity"] if consume else ["reserved"])
+    Stock.objects.bulk_update(stocks, ["reserved", "quantity", "modified_date"] if consume
+                              else ["reserved", "modified_date"])
 
 
 def stock_take_free(*, location_id: int, quantities: dict[str, int]) -> None:
     """Units leave the shelf without a reservation: on hand drops by what is free of others'
     reservations (never below them)."""
     stocks = lock_many(Stock.objects.filter(stock_location_id=location_id, sku__in=quantities))
+    now = timezone.now()
     for stock in stocks:
         stock.quantity = max(stock.quantity - quantities[stock.sku], stock.reserved)
-    Stock.objects.bulk_update(stocks, ["quantity"])
+        stock.modified_date = now
+    Stock.objects.bulk_update(stocks, ["quantity", "modified_date"])
 
 
 def stock_reserve(*, location_id: int, sku: str, quantity: int) -> None:

@@ -66,6 +66,14 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
             errors = rows.errors  # {index: errors} (DRF >= 3.16) or a list with {} for good rows
             pairs = errors.items() if isinstance(errors, dict) else enumerate(errors)
             raise ValidationError({"rows": {str(i): e for i, e in pairs if e}})
+        codes = {r["stock_location"] for r in rows.validated_data}
+        locations = {loc.erp_code: loc for loc in StockLocation.objects.filter(erp_code__in=codes)}
+        unknown = {str(i): {"stock_location": [f"Unknown stock location '{r['stock_location']}'."]}
+                   for i, r in enumerate(rows.validated_data) if r["stock_location"] not in locations}
+        if unknown:
+            raise ValidationError({"rows": unknown})
+        for row in rows.validated_data:
+            row["stock_location"] = locations[row["stock_location"]]
         seen = Counter((r["stock_location"].pk, r["sku"]) for r in rows.validated_data)
         duplicates = {str(i): {"sku": ["The same location and SKU appear more than once."]}
                       for i, r in enumerate(rows.validated_data)

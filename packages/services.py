@@ -13,6 +13,7 @@ from commands.models import State
 from locations.models import Reservation, Stock, StockLocation
 from locations.services import (
     location_quota_move,
+    locations_quota_move,
     reservations_consume,
     reservations_release,
     stock_take_free,
@@ -80,13 +81,15 @@ def items_reserve(*, items: Sequence[PackageItem], location_id: int,
     rows = lock_many(Stock.objects.filter(stock_location_id__in={loc for loc, _ in wanted},
                                           sku__in={sku for _, sku in wanted}))
     stocks = {(s.stock_location_id, s.sku): s for s in rows if (s.stock_location_id, s.sku) in wanted}
+    now = timezone.now()
     for (loc, sku), quantity in wanted.items():
         stock = stocks.get((loc, sku))
         if stock is None or stock.available < quantity:
             erp_code = StockLocation.objects.filter(pk=loc).values_list("erp_code", flat=True).first()
             raise NotEnoughStock(f"Not enough stock of {sku} at {erp_code}.")
         stock.reserved += quantity
-    Stock.objects.bulk_update(list(stocks.values()), ["reserved"])
+        stock.modified_date = now
+    Stock.objects.bulk_update(list(stocks.values()), ["reserved", "modified_date"])
     Reservation.objects.bulk_create([
         Reservation(package_item=item, stock_location_id=where[item.pk], sku=item.sku,
                     quantity=item.quantity) for item in items])
@@ -98,8 +101,7 @@ def package_relocate(*, package: Package, stock_location: StockLocation) -> None
     if package.stock_location_id == stock_location.pk:
         return
     if holds_quota(package.status):
-        location_quota_move(location_id=package.stock_location_id, delta=-1)
-        location_quota_move(location_id=stock_location.pk, delta=+1)
+        locations_quota_move(deltas={package.stock_location_id: -1, stock_location.pk: +1})
     package.stock_location = stock_location
 
 
@@ -117,15 +119,16 @@ def package_after_move(package: Package, old_status: int, new_status: int, old_s
     """Everything that follows a package's status move, in the same transaction (spec §4, §1.3,
     §8): the location's quota, the items' mirrored status, the order's derived status and the
     webhook events (last, so their payload shows all of it)."""
-    if holds_quota(old_status) != holds_quota(new_status):
-        location_quota_move(location_id=package.stock_location_id,
-                            delta=+1 if holds_quota(new_status) else -1)
     if old_status != new_status:
         PackageItem.objects.filter(package=package).exclude(status=ItemStatus.OUT_OF_STOCK).update(
             status=status_key(new_status), modified_date=timezone.now())
         order_refresh_status(order_id=package.order_id)
     if old_state_id != package.state_id or old_status != new_status:
         events.package_transitioned(package)
+    # Last: every pack at a location updates this one row, so its lock is held the shortest.
+    if holds_quota(old_status) != holds_quota(new_status):
+        location_quota_move(location_id=package.stock_location_id,
+                            delta=+1 if holds_quota(new_status) else -1)
 
 
 def order_status_from(statuses: Sequence[int]) -> int:
@@ -199,7 +202,8 @@ def package_ship(*, package: Package, cargo_company_id: int | None = None,
     if tracking_number is not None:
         shipment.tracking_number = tracking_number
     created = shipment.pk is None
-    shipment.save()
+    shipment.save(update_fields=None if created else [
+        "status", "shipped_date", "cargo_company", "tracking_number", "modified_date"])
     events.shipment_event("shipment.created" if created else "shipment.status.updated", shipment)
     if tracking_number:
         events.shipment_tracking_set(shipment)

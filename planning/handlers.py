@@ -75,8 +75,9 @@ def detected_out_of_stock_item(ctx: CommandContext) -> CommandResult:
     _stock_write_off(location_id=origin_location.pk,
                      skus={i.sku for i in items if i.pk in listed})
     _mark_out_of_stock(list(listed))
-    planned, scenario = items_replan(package=package, items=items, excluded=_exclusions(
-        package, items, {pk: origin_location.pk for pk in listed}))
+    planned, scenario = items_replan(package=package, items=items, releases_quota=True,
+                                     excluded=_exclusions(package, items,
+                                                          {pk: origin_location.pk for pk in listed}))
     placed = {line.key for p in planned.plan.packages for line in p.lines}
     created = replanned_packages_create(package=package, planned=planned, items=items,
                                         scenario=scenario)

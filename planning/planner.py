@@ -148,24 +148,26 @@ def plan(request: PlanRequest) -> Plan:
 
 def _place_by_transfer(request, rule, candidates, packages, remaining, available, allowed, assign,
                        has_quota) -> list[Line]:
-    # The packaging location: one this plan already uses, else the rule's best candidate.
-    target = next((s for s in candidates if s.id in packages), None)
-    target = target or next((s for s in candidates if has_quota(s, rule)), None)
-    if target is None:
-        return remaining
-    centers = sorted((s for s in request.sites.values() if s.is_transfer_center and s.id != target.id),
+    """Each line goes to a packaging location — one this plan already uses first, else the rule's
+    best candidate with quota — that it may go to, brought there from a transfer center."""
+    centers = sorted((s for s in request.sites.values() if s.is_transfer_center),
                      key=lambda s: (-s.priority, s.id))
     still = []
     for line in remaining:
-        if not allowed(line, target.id):
+        targets = [s for s in candidates if s.id in packages] + [
+            s for s in candidates if s.id not in packages and has_quota(s, rule)]
+        placed = False
+        for target in targets:
+            if not allowed(line, target.id):
+                continue
+            source = next((c for c in centers if c.id != target.id and allowed(line, c.id)
+                           and available[(c.id, line.sku)] >= line.quantity), None)
+            if source is not None:
+                assign(target.id, line, source_id=source.id)
+                placed = True
+                break
+        if not placed:
             still.append(line)
-            continue
-        source = next((c for c in centers if allowed(line, c.id)
-                       and available[(c.id, line.sku)] >= line.quantity), None)
-        if source is None:
-            still.append(line)
-        else:
-            assign(target.id, line, source_id=source.id)
     return still
 
 

@@ -16,7 +16,7 @@ from commands.models import State
 from locations.models import Stock, StockLocation
 from oms.db import lock_many
 from orders.models import Order, OrderItem
-from packages.enums import PackageStatus
+from packages.enums import PackageStatus, holds_quota
 from packages.models import Package, PackageItem
 from packages.services import ItemLine, order_refresh_status, package_create, package_state
 from planning.errors import NoMatchingScenario
@@ -73,8 +73,8 @@ def rule_specs(scenario: Scenario, *, transferable: bool = True) -> list[RuleSpe
     return specs
 
 
-def _site(location: StockLocation) -> Site:
-    return Site(id=location.pk, priority=location.priority, quota=location.quota,
+def _site(location: StockLocation, credit: int = 0) -> Site:
+    return Site(id=location.pk, priority=location.priority, quota=max(location.quota - credit, 0),
                 max_quota=location.max_quota, city=location.city,
                 latitude=float(location.latitude) if location.latitude is not None else None,
                 longitude=float(location.longitude) if location.longitude is not None else None,
@@ -98,9 +98,11 @@ class PlanResult:
 
 def plan_lines(*, order: Order, scenario: Scenario, lines: Sequence[Line],
                excluded: dict[int, frozenset[int]] | None = None,
-               transferable: bool = True) -> PlanResult:
+               transferable: bool = True, quota_credit: dict[int, int] | None = None) -> PlanResult:
     """Lock the stock of the lines' SKUs (pk order), plan, then lock the chosen locations and
-    re-check their quota; a location found full meanwhile is left out and planning runs again."""
+    re-check their quota; a location found full meanwhile is left out and planning runs again.
+    ``quota_credit`` counts units about to be given back as free (a re-planned package's own)."""
+    credit = quota_credit or {}
     skus = {line.sku for line in lines}
     stocks = lock_many(Stock.objects.filter(sku__in=skus))
     available = {(s.stock_location_id, s.sku): s.quantity - s.reserved for s in stocks}
@@ -109,7 +111,8 @@ def plan_lines(*, order: Order, scenario: Scenario, lines: Sequence[Line],
     full: set[int] = set()
     while True:
         request = PlanRequest(
-            lines=list(lines), rules=rules, sites={pk: _site(loc) for pk, loc in locations.items()},
+            lines=list(lines), rules=rules,
+            sites={pk: _site(loc, credit.get(pk, 0)) for pk, loc in locations.items()},
             available=available, order_city=(order.shipping_address or {}).get("city", ""),
             order_point=_order_point(order), excluded=excluded or {}, full_sites=frozenset(full))
         result = plan(request)
@@ -118,7 +121,7 @@ def plan_lines(*, order: Order, scenario: Scenario, lines: Sequence[Line],
             return PlanResult(result, locations)
         fresh = {loc.pk: loc for loc in lock_many(StockLocation.objects.filter(pk__in=chosen))}
         now_full = {pk for pk, loc in fresh.items()
-                    if loc.max_quota is not None and loc.quota >= loc.max_quota
+                    if loc.max_quota is not None and loc.quota - credit.get(pk, 0) >= loc.max_quota
                     and loc.quota != locations[pk].quota}
         locations.update(fresh)
         if not now_full or now_full <= full:
@@ -165,12 +168,15 @@ def order_plan(*, order: Order, scenario: Scenario) -> list[Package]:
 
 def items_replan(*, package: Package, items: Sequence[PackageItem],
                  excluded: dict[int, frozenset[int]] | None = None, transferable: bool = True,
-                 scenario: Scenario | None = None) -> tuple[PlanResult, Scenario]:
-    """Plan existing package items again (out of stock, repack, refuse)."""
+                 scenario: Scenario | None = None, releases_quota: bool = False
+                 ) -> tuple[PlanResult, Scenario]:
+    """Plan existing package items again (out of stock, repack, refuse). ``releases_quota``: the
+    package gives its location's quota unit back in this command, so planning may use it."""
     scenario = scenario or scenario_for_order(package.order)
     lines = [Line(key=item.pk, sku=item.sku, quantity=item.quantity) for item in items]
+    credit = {package.stock_location_id: 1} if releases_quota and holds_quota(package.status) else None
     return plan_lines(order=package.order, scenario=scenario, lines=lines, excluded=excluded,
-                      transferable=transferable), scenario
+                      transferable=transferable, quota_credit=credit), scenario
 
 
 def replanned_packages_create(*, package: Package, planned: PlanResult,

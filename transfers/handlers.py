@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db.models import F
+from django.utils import timezone
 from rest_framework import serializers
 
 from commands.dispatcher import log_transition
@@ -126,9 +127,11 @@ def _receive(transfer: TransferOrder, *, reserve: bool) -> None:
     for sku in sorted(received):
         Stock.objects.get_or_create(stock_location_id=transfer.destination_id, sku=sku)
     stocks = lock_many(Stock.objects.filter(stock_location_id=transfer.destination_id, sku__in=received))
+    now = timezone.now()
     for stock in stocks:
         stock.quantity = F("quantity") + received[stock.sku]
-    Stock.objects.bulk_update(stocks, ["quantity"])
+        stock.modified_date = now
+    Stock.objects.bulk_update(stocks, ["quantity", "modified_date"])
     if reserve:
         items_reserve(items=[item.package_item for item in items], location_id=transfer.destination_id)
 

@@ -32,7 +32,7 @@ class Command(BaseCommand):
             raise CommandError("No active REPACK transition leaves an out-of-stock state. Run "
                                "`manage.py seed_transitions` or activate one in the admin.")
         scenarios = active_scenarios()
-        waiting = (Package.objects.filter(status=PackageStatus.OUT_OF_STOCK, packageitem__isnull=False)
+        waiting = (Package.objects.filter(status=PackageStatus.OUT_OF_STOCK, packageitem_set__isnull=False)
                    .distinct().select_related("order").order_by("id"))
         ids, elsewhere = [], 0
         for package in waiting:
