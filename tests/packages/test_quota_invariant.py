@@ -16,7 +16,7 @@ from commands.models import StateTransitionLog, Transition
 from commands.registry import declare_command_type, registry
 from locations.models import Reservation, Stock, StockLocation
 from orders.models import Order
-from packages.models import Package, PackageItem, Shipment
+from packages.models import Package, PackageItem
 from planning.models import Rule, Scenario
 from tests.factories import (
     CargoCompanyFactory,
@@ -25,6 +25,7 @@ from tests.factories import (
     StockLocationFactory,
     make_package,
 )
+from tests.packages.helpers import world
 
 SEED = 1234
 STEPS = 300
@@ -41,24 +42,6 @@ PACKAGE_HANDLERS = {
     "REJECT_CANCELLATION", "PACKED_FOR_REFUND", "UPDATE_INVOICE", "READY_FOR_PICKUP",
     "SELF_SERVICE_DELIVERY",
 }
-
-
-def world():
-    """Every row a package command may touch, for 'nothing changed' assertions."""
-    return {
-        "packages": list(Package.objects.order_by("pk").values_list(
-            "pk", "status", "state_id", "previous_state_id", "state_memory", "stock_location_id",
-            "invoice_number", "modified_date")),
-        "items": list(PackageItem.objects.order_by("pk").values_list("pk", "status", "package_id")),
-        "stocks": list(Stock.objects.order_by("pk").values_list("pk", "quantity", "reserved")),
-        "reservations": list(Reservation.objects.order_by("pk").values_list(
-            "pk", "package_item_id", "sku", "quantity")),
-        "quotas": list(StockLocation.objects.order_by("pk").values_list("pk", "quota")),
-        "shipments": list(Shipment.objects.order_by("pk").values_list(
-            "pk", "status", "cargo_company_id", "tracking_number", "query_number", "shipped_date")),
-        "orders": list(Order.objects.order_by("pk").values_list("pk", "status")),
-        "logs": StateTransitionLog.objects.count(),
-    }
 
 
 def spec_order_status(statuses):
