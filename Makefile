@@ -21,7 +21,7 @@ MANAGE := $(PY) manage.py
 STAMP := $(VENV)/.requirements-installed
 
 .NOTPARALLEL:
-.PHONY: help venv run serve worker migrate seed demo-admin test lint migrations-check smoke ci clean
+.PHONY: help venv run serve worker migrate seed demo-admin test lint migrations-check schema-check smoke ci clean
 
 help: ## List the targets
 	@echo "Usage: make <target>   (HOST=$(HOST) PORT=$(PORT); DATABASE_URL from the environment, SQLite by default)"
@@ -84,7 +84,10 @@ smoke: venv ## Load the demo data twice into a scratch database: the second run 
 	grep -q "Nothing to create" "$$scratch/second.log" \
 		|| { echo "seed_demo is not idempotent: its second run created rows." >&2; exit 1; }
 
-ci: lint migrations-check test smoke ## What .ci/run runs after its setup: lint, migrations check, tests, seed smoke test
+schema-check: venv ## Generate the OpenAPI schema and fail on any error or warning
+	$(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
+
+ci: lint migrations-check schema-check test smoke ## What .ci/run runs after its setup: lint, migrations and schema checks, tests, seed smoke test
 
 clean: ## Remove caches (keeps .venv and db.sqlite3)
 	rm -rf .pytest_cache .ruff_cache

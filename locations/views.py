@@ -1,6 +1,7 @@
 from collections import Counter
 
 from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -87,7 +88,7 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(parameters=[
         OpenApiParameter("sku", many=True, description="Repeat a SKU to ask for that many units."),
         OpenApiParameter("erp_code", many=True, description="Locations to answer for.")],
-        responses={200: serializers.DictField(child=serializers.BooleanField())})
+        responses={200: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["get"], url_path="query-stock-availability")
     def query_stock_availability(self, request):
         """``?sku=A&sku=A&erp_code=WH1`` → ``{"WH1": true}`` when WH1 has 2 of A available."""

@@ -127,6 +127,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PackageStatusEnum": "packages.enums.PackageStatus",
+        "TransferStatusEnum": "transfers.enums.TransferStatus",
+        "OrderStatusEnum": "orders.enums.OrderStatus",
+        "ShipmentStatusEnum": "packages.enums.ShipmentStatus",
+    },
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env("IDEMPOTENCY_KEY_TTL_HOURS")
