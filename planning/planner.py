@@ -150,7 +150,8 @@ def _place_by_transfer(request, rule, candidates, packages, remaining, available
                        has_quota) -> list[Line]:
     """Each line goes to a packaging location — one this plan already uses first, else the rule's
     best candidate with quota — that it may go to, brought there from a transfer center."""
-    centers = sorted((s for s in request.sites.values() if s.is_transfer_center),
+    # A rule's except_stock_locations are never used, neither to pack nor as a transfer source.
+    centers = sorted((s for s in request.sites.values() if s.is_transfer_center and s.id not in rule.exclude),
                      key=lambda s: (-s.priority, s.id))
     still = []
     for line in remaining:

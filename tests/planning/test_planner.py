@@ -436,3 +436,19 @@ def test_no_rules_place_nothing():
 
     assert isinstance(result, Plan)
     assert (layout(result), unplaced(result)) == ([], [1])
+
+
+def test_a_transferable_rule_never_sources_from_its_excluded_locations():
+    store = Site(id=1, priority=10)
+    excluded_center = Site(id=2, priority=9, is_transfer_center=True)
+    other_center = Site(id=3, priority=1, is_transfer_center=True)
+    request = PlanRequest(
+        lines=[Line(key=1, sku="A", quantity=1)],
+        rules=[RuleSpec(include=frozenset({1}), exclude=frozenset({2}), transferable=True)],
+        sites={s.id: s for s in (store, excluded_center, other_center)},
+        available={(2, "A"): 5, (3, "A"): 5})
+
+    result = plan(request)
+
+    assert [(p.location_id, sorted(p.transfers)) for p in result.packages] == [(1, [3])]
+    assert result.unplaced == []
