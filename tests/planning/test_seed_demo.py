@@ -13,6 +13,7 @@ from commands.models import StateTransitionLog
 from locations.models import Reservation, Stock, StockLocation
 from orders.models import Order
 from packages.models import Package
+from transfers.models import TransferOrder
 
 
 def rows() -> dict:
@@ -39,14 +40,20 @@ def test_demo_packages_are_in_several_states_and_consistent(db):
     call_command("seed_demo", stdout=out)
 
     statuses = Counter(Package.objects.values_list("status", flat=True))
-    assert {100, 500, 550, 350} <= set(statuses)
+    assert {100, 300, 350, 500, 550, 600} <= set(statuses)
+    transfer = TransferOrder.objects.get()
+    assert (transfer.status, transfer.source.erp_code, transfer.destination.erp_code) == (
+        "waiting", "WH-IST", "ST-KDK")
+    assert Reservation.objects.filter(package_item__transfer_items__transfer=transfer,
+                                      stock_location=transfer.source).count() == 1
     # moved through the dispatcher: one log row per move, state carries the status
     for package in Package.objects.select_related("state"):
         assert package.state.status == package.status
     commands_run = int(re.search(r"commands run\s+(\d+)", out.getvalue()).group(1))
     assert commands_run > 0
     assert StateTransitionLog.objects.count() == commands_run
-    moved = set(Package.objects.exclude(status=100).values_list("pk", flat=True))
+    # packages are created Waiting (or Waiting for Transfer); every other status came by a command
+    moved = set(Package.objects.exclude(status__in=[100, 300]).values_list("pk", flat=True))
     assert moved <= set(StateTransitionLog.objects.values_list("object_id", flat=True))
     # quota = packages below 400; reserved = sum of reservations
     below = dict(Package.objects.filter(status__lt=400).values_list("stock_location").annotate(n=Count("id")))

@@ -155,6 +155,8 @@ class PackageSpec:
     location: str
     skus: dict[str, int]                 # sku -> quantity
     steps: tuple[Step, ...] = ()         # commands run after creation, in order
+    # sku -> transfer center it comes from: the package waits for that transfer (300)
+    transfer_from: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -222,4 +224,9 @@ ORDERS = [
               _address("Ihlamurdere Cd. No:52 D:6", "Beşiktaş", "İstanbul", "34353"),
               (PackageSpec("ST-BSK", {"TSH-BSC-WHT-M": 1, "SNK-CNV-WHT-42": 1},
                            (block("Payment under fraud review"),)),)),
+    # Ship-from-store with replenishment: Kadıköy packs it, the coat comes from the warehouse.
+    OrderSpec("WEB-240109", "web", 4, _customer("Mert", "Güneş", "+905434445522"),
+              _address("Söğütlüçeşme Cd. No:9", "Kadıköy", "İstanbul", "34714"),
+              (PackageSpec("ST-KDK", {"TSH-BSC-WHT-S": 1, "JKT-DNM-BLU-M": 1},
+                           transfer_from={"JKT-DNM-BLU-M": "WH-IST"}),)),
 ]

@@ -27,10 +27,11 @@ from commands.models import State, Transition
 from locations.models import CargoCompany, Stock, StockLocation
 from oms.errors import DomainError
 from orders.models import Channel, Order, OrderItem
-from packages.management import demo_data
 from packages.models import Package, PackageDenialReason
 from packages.services import ItemLine, package_create
+from planning.management import demo_data
 from planning.models import Rule, Scenario
+from transfers.services import transfer_create
 
 INTEGRATION_USERNAME = "integration"
 # Post orders (intake) and run package and transfer commands; everything else is read-only.
@@ -162,9 +163,17 @@ class Command(BaseCommand):
             item = OrderItem.objects.create(order=order, sku=sku, quantity=quantity, price=price,
                                             currency="TRY")
             lines.append(ItemLine(item, quantity))
+        sources = {sku: StockLocation.objects.get(erp_code=code) for sku, code in spec.transfer_from.items()}
         try:
-            package = package_create(order=order, stock_location=location, lines=lines,
-                                     state=self._state("waiting"))
+            package = package_create(
+                order=order, stock_location=location, lines=lines,
+                state=self._state("waiting-for-transfer" if sources else "waiting"),
+                reserve_at={line.order_item.pk: sources[line.order_item.sku].pk
+                            for line in lines if line.order_item.sku in sources})
+            for source in {s.pk: s for s in sources.values()}.values():
+                transfer_create(package=package, source=source, items=[
+                    item for item in package.packageitem_set.all() if sources.get(item.sku) == source])
+                self.created["transfer orders"] += 1
         except DomainError as error:
             raise CommandError(f"Order {order.number}: {error} ({error.error_code})") from error
         self.created["packages"] += 1
