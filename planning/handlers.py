@@ -22,6 +22,7 @@ from packages.handlers import (
 from packages.models import Package, PackageDenialReason, PackageItem
 from packages.services import (
     items_reserve,
+    order_refresh_status,
     package_create,
     package_release_reservations,
     package_relocate,
@@ -123,6 +124,8 @@ def detected_out_of_stock_item_advanced(ctx: CommandContext) -> CommandResult:
         created.append(package_create(
             order=package.order, stock_location=scenario.default_stock_location,
             state=package_state(S.OUT_OF_STOCK), move_items=unplaced, reserve=False))
+    # This package keeps its state (no status move), but the order has new packages.
+    order_refresh_status(order_id=package.order_id)
     response = package_response(created[0], origin=package)
     return CommandResult(response.body, keeps_state=True)
 
