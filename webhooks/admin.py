@@ -15,6 +15,8 @@ from webhooks.validation import (
 class WebhookSubscriptionForm(forms.ModelForm):
     """The API's checks, for operators editing subscriptions here."""
 
+    target_url = forms.URLField(max_length=1000, assume_scheme="https")
+
     class Meta:
         model = WebhookSubscription
         fields = ["event_type", "target_url", "secret_key", "additional_headers", "retry_countdown_config",
