@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.utils.text import slugify
 
 from commands.enums import ALL_VISIBILITY
 from commands.errors import CommandNotAllowed
@@ -52,6 +51,3 @@ def transition_validate(transition: Transition) -> None:
     if not isinstance(visibility, list) or unknown:
         raise ValidationError({"ui_visibility": f"Use a list of {', '.join(ALL_VISIBILITY)}."})
 
-
-def state_slug(name: str) -> str:
-    return slugify(name, allow_unicode=True)

@@ -101,12 +101,6 @@ def stock_take_free(*, location_id: int, quantities: dict[str, int]) -> None:
     Stock.objects.bulk_update(stocks, ["quantity", "modified_date"])
 
 
-def stock_reserve(*, location_id: int, sku: str, quantity: int) -> None:
-    """Reserve units at a location (the caller has checked availability on a locked row)."""
-    Stock.objects.filter(stock_location_id=location_id, sku=sku).update(
-        reserved=F("reserved") + quantity)
-
-
 def stocks_upsert(*, rows: list[dict]) -> dict[str, int]:
     """Set on-hand quantities from an integration feed: ``[{"stock_location": <StockLocation>,
     "sku", "quantity"}]``, validated as a whole by the caller. Existing rows are locked in pk

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from commands.models import State
@@ -210,9 +210,14 @@ def package_ship(*, package: Package, cargo_company_id: int | None = None,
     return shipment
 
 
-def shipment_status_set(*, package: Package, status: str) -> Shipment | None:
-    """Move the package's shipment (if it has one) to ``status``, with its webhook event."""
-    shipment = Shipment.objects.filter(package=package).first()
+def shipment_status_set(*, package: Package | None = None, shipment_id: int | None = None,
+                        status: str) -> Shipment | None:
+    """Move a package's (or a transfer's, by ``shipment_id``) shipment, if there is one, to
+    ``status``, with its webhook event."""
+    if package is not None:
+        shipment = Shipment.objects.filter(package=package).first()
+    else:
+        shipment = Shipment.objects.filter(pk=shipment_id).first() if shipment_id else None
     if shipment is None or shipment.status == status:
         return shipment
     shipment.status = status
@@ -237,8 +242,3 @@ def shipment_info_update(*, package: Package, changes: dict) -> Shipment:
     return shipment
 
 
-def packages_count_by_location_below_quota_limit() -> dict[int, int]:
-    """What every location's quota must equal (spec §4); used by checks and tests."""
-    rows = (Package.objects.filter(status__lt=400).values("stock_location_id")
-            .annotate(n=Count("id")))
-    return {r["stock_location_id"]: r["n"] for r in rows}

@@ -60,10 +60,6 @@ def _mark_out_of_stock(item_ids: list[int]) -> None:
     PackageItem.objects.filter(pk__in=item_ids).update(status=ItemStatus.OUT_OF_STOCK)
 
 
-def _holder_response(origin: Package, created: list[Package]) -> CommandResult:
-    return package_response(created[0], origin=origin) if created else package_response(origin)
-
-
 @command_type("DETECTED_OUT_OF_STOCK_ITEM", object_type=PACKAGE, fsm_method="mark_out_of_stock",
               input_serializer=OutOfStockInput)
 def detected_out_of_stock_item(ctx: CommandContext) -> CommandResult:
@@ -88,9 +84,8 @@ def detected_out_of_stock_item(ctx: CommandContext) -> CommandResult:
         package_relocate(package=package, stock_location=scenario.default_stock_location)
         update_fields = ("stock_location",)
     # The answer names the package now holding the items: a new one, or this one where it now waits.
-    response = _holder_response(_origin_view(package, origin_location), created)
-    if not created:
-        response = package_response(package, origin=_origin_view(package, origin_location))
+    response = package_response(created[0] if created else package,
+                                origin=_origin_view(package, origin_location))
     return CommandResult(response.body, update_fields=update_fields)
 
 

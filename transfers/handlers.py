@@ -17,7 +17,7 @@ from oms.db import lock_many
 from orders.models import Order
 from packages.enums import PackageStatus, ShipmentStatus
 from packages.events import shipment_event
-from packages.handlers import PACKAGE, CargoCompanyRef, ReasonInput, package_response
+from packages.handlers import PACKAGE, CargoCompanyRef, NoInput, ReasonInput, package_response
 from packages.models import Package, PackageItem, Shipment
 from packages.services import (
     items_reserve,
@@ -44,19 +44,6 @@ registry.register_object_type(ObjectType(
     status_enum=TransferStatus, lock_related=("package", "source", "destination"),
     after_move=lambda transfer, old, new, old_state_id: transfer_after_move(transfer, new),
     lock_before=_lock_package_of))
-
-
-class NoInput(serializers.Serializer):
-    pass
-
-
-def _transfer_shipment_status(transfer: TransferOrder, status: str) -> None:
-    if transfer.shipment_id:
-        shipment = Shipment.objects.get(pk=transfer.shipment_id)
-        shipment.status = status
-        shipment.save(update_fields=["status", "modified_date"])
-        shipment_event("shipment.cancelled" if status == ShipmentStatus.CANCELLED
-                       else "shipment.status.updated", shipment)
 
 
 def transfer_response(ctx: CommandContext, **extra) -> CommandResult:
@@ -162,7 +149,7 @@ def transfer_order_advanced(ctx: CommandContext) -> CommandResult:
 def transfer_dispatch(ctx: CommandContext) -> CommandResult:
     transfer: TransferOrder = ctx.obj
     reservations_consume(reservations=transfer_reservations(transfer))  # the items leave the source
-    _transfer_shipment_status(transfer, ShipmentStatus.SHIPPED)
+    shipment_status_set(shipment_id=transfer.shipment_id, status=ShipmentStatus.SHIPPED)
     return transfer_response(ctx)
 
 
@@ -170,7 +157,7 @@ def transfer_dispatch(ctx: CommandContext) -> CommandResult:
 def transfer_delivered(ctx: CommandContext) -> CommandResult:
     transfer: TransferOrder = ctx.obj
     _receive(transfer, reserve=True)
-    _transfer_shipment_status(transfer, ShipmentStatus.DELIVERED)
+    shipment_status_set(shipment_id=transfer.shipment_id, status=ShipmentStatus.DELIVERED)
     # The package is released after this transfer's own move, once no transfer of it is open.
     return transfer_response(ctx, after=lambda: release_package_if_ready(
         transfer.package, transfer, "transfers delivered"))
@@ -187,7 +174,7 @@ def cancel_package(ctx: CommandContext) -> CommandResult:
         if transfer.status == T.IN_TRANSIT:
             # The units left the source and will arrive: they become free stock at the destination.
             _receive(transfer, reserve=False)
-        _transfer_shipment_status(transfer, ShipmentStatus.CANCELLED)
+        shipment_status_set(shipment_id=transfer.shipment_id, status=ShipmentStatus.CANCELLED)
         transfer.cancel()
         transfer.state = cancelled
         transfer.save(update_fields=["status", "state", "modified_date"])
