@@ -21,7 +21,7 @@ MANAGE := $(PY) manage.py
 STAMP := $(VENV)/.requirements-installed
 
 .NOTPARALLEL:
-.PHONY: help venv run serve worker migrate seed demo-admin test lint migrations-check schema-check smoke ci clean
+.PHONY: help venv run serve worker migrate seed demo-admin test lint migrations-check schema-check smoke ci clean bench
 
 help: ## List the targets
 	@echo "Usage: make <target>   (HOST=$(HOST) PORT=$(PORT); DATABASE_URL from the environment, SQLite by default)"
@@ -88,6 +88,9 @@ schema-check: venv ## Generate the OpenAPI schema and fail on any error or warni
 	$(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
 
 ci: lint migrations-check schema-check test smoke ## What .ci/run runs after its setup: lint, migrations and schema checks, tests, seed smoke test
+
+bench: venv ## Benchmark on PostgreSQL: pgbench TPC-B, then pack/ship/order intake over HTTP (bench/README.md; needs wrk)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove caches (keeps .venv and db.sqlite3)
 	rm -rf .pytest_cache .ruff_cache
