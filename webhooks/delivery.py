@@ -24,6 +24,7 @@ from webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from webhooks.transport import deadline, read_capped, webhook_client
 
 EXCERPT = 1000
 
@@ -50,12 +51,13 @@ def countdown(config: dict, attempt: int) -> float:
 
 def deliveries_run(*, now: datetime | None = None, client: httpx.Client | None = None) -> int:
     """Deliver every due delivery of every active subscription; returns how many were sent.
-    Schedules a further run for the earliest retry still waiting."""
+    Schedules a further run for the earliest retry still waiting. ``client``: one made by
+    ``webhooks.transport.webhook_client`` (the only client that checks where it connects)."""
     now = now or timezone.now()
     sent = 0
     due = (WebhookSubscription.objects.filter(is_active=True, deliveries__status=DeliveryStatus.PENDING)
            .distinct().values_list("id", flat=True))
-    with client or _client() as http:
+    with client or webhook_client() as http:
         for subscription_id in list(due):
             if _lease(subscription_id, now):
                 try:
@@ -64,12 +66,6 @@ def deliveries_run(*, now: datetime | None = None, client: httpx.Client | None =
                     WebhookSubscription.objects.filter(pk=subscription_id).update(leased_until=None)
     _schedule_next(now)
     return sent
-
-
-def _client() -> httpx.Client:
-    return httpx.Client(timeout=httpx.Timeout(settings.WEBHOOK_READ_TIMEOUT,
-                                              connect=settings.WEBHOOK_CONNECT_TIMEOUT),
-                        follow_redirects=False)
 
 
 def _lease(subscription_id: int, now: datetime) -> bool:
@@ -105,21 +101,32 @@ def attempt(delivery: WebhookDelivery, subscription: WebhookSubscription, http: 
                "Content-Type": "application/json",
                "X-OMS-Event": delivery.event.event_type,
                "X-OMS-Delivery": str(delivery.uuid),
-               "X-OMS-Timestamp": timestamp}
+               "X-OMS-Timestamp": timestamp,
+               "Accept-Encoding": "identity"}  # the body read is capped in bytes as sent
     if subscription.secret_key:
         headers["X-OMS-Signature"] = sign(subscription.secret_key, timestamp, body)
     started = time.monotonic()
     status_code, excerpt, error = None, "", ""
     try:
-        response = http.post(subscription.target_url, content=body, headers=headers)
-        status_code, excerpt = response.status_code, response.text[:EXCERPT]
-    except Exception as exc:  # noqa: BLE001 - any failure to send is a failed attempt, logged
-        error = f"{type(exc).__name__}: {exc}"[:EXCERPT]
+        with (deadline(settings.WEBHOOK_TOTAL_TIMEOUT),
+              http.stream("POST", subscription.target_url, content=body, headers=headers) as response):
+            status_code = response.status_code  # the answer: a body cut short does not change it
+            excerpt = _excerpt(response)
+    except Exception as exc:  # noqa: BLE001 - any failure to send is a failed, logged attempt
+        error = f"{type(exc).__name__}: {exc}"[:EXCERPT]  # a refused target too (TargetRefused)
     duration_ms = int((time.monotonic() - started) * 1000)
     ok = status_code is not None and 200 <= status_code < 300
     _record(delivery, subscription, ok=ok, status_code=status_code, excerpt=excerpt, error=error,
             duration_ms=duration_ms)
     return ok
+
+
+def _excerpt(response: httpx.Response) -> str:
+    """The first EXCERPT characters of at most MAX_RESPONSE_BYTES of the body, decoded as its
+    Content-Type says."""
+    raw = read_capped(response)
+    return httpx.Response(response.status_code, headers={"Content-Type": response.headers.get(
+        "Content-Type", "")}, content=raw).text[:EXCERPT]
 
 
 @transaction.atomic
@@ -130,7 +137,7 @@ def _record(delivery, subscription, *, ok, status_code, excerpt, error, duration
                                   response_excerpt=excerpt, duration_ms=duration_ms, error=error)
     delivery.attempts = number
     delivery.last_status_code = status_code
-    delivery.last_error = error or ("" if ok else excerpt[:200])
+    delivery.last_error = "" if ok else (error or excerpt[:200])
     if ok:
         delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
             DeliveryStatus.DELIVERED, now, None)

@@ -1,10 +1,17 @@
 """A real HTTP receiver for webhook tests: a ``ThreadingHTTPServer`` on 127.0.0.1 (a free port)
 that records every request and answers from a programmable queue of status codes (200 when the
-queue is empty). It can be stopped (connection refused) and started again on the same port."""
+queue is empty). It can be stopped (connection refused) and started again on the same port.
+
+Every webhook test also runs with a fake resolver (no DNS query ever leaves the machine) and a guard
+that records every outgoing connection and lets only loopback ones through: the webhook tests never
+send traffic to any other address."""
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -14,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 WAIT = 10.0  # seconds: every wait on the receiver is bounded by this
+PUBLIC_IP = "93.184.215.14"  # stands for a receiver on the internet; never connected to
 
 
 @dataclass(frozen=True)
@@ -138,9 +146,71 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    """A receiver on 127.0.0.1, which webhooks may only reach with WEBHOOK_ALLOW_PRIVATE_TARGETS."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     server = Receiver()
     yield server
     if server._gate is not None:
         server._gate.set()  # never leave a handler thread waiting
     server.stop()
+
+
+# -- no real DNS, no traffic beyond loopback ------------------------------------------------------------
+class FakeResolver:
+    """``socket.getaddrinfo`` for the webhook tests. A name answers from ``names``: a list of
+    addresses, or a function returning one per lookup (to change its answer between lookups).
+    IP literals and the C resolver's numeric IPv4 forms are parsed by the real function with
+    AI_NUMERICHOST (no query); any other name is unknown. ``lookups`` lists the names asked for."""
+
+    def __init__(self, real) -> None:
+        self.names: dict = {"localhost": ["127.0.0.1"], "hooks.example.com": [PUBLIC_IP]}
+        self.lookups: list[str] = []
+        self._real = real
+
+    def __call__(self, host, port, family=0, type=0, proto=0, flags=0):  # noqa: A002 - socket's API
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None:
+            return self._real(host, port, family, type, proto, flags)
+        try:
+            return self._real(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
+        except socket.gaierror:
+            pass
+        self.lookups.append(name)
+        answer = self.names.get(name.lower().rstrip("."))
+        if answer is None:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        addresses = answer() if callable(answer) else answer
+        return [_addrinfo(address, port) for address in addresses]
+
+
+def _addrinfo(address: str, port) -> tuple:
+    port = int(port or 0)
+    if ipaddress.ip_address(address).version == 6:
+        return socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port, 0, 0)
+    return socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port)
+
+
+@pytest.fixture(autouse=True)
+def resolver(monkeypatch) -> FakeResolver:
+    fake = FakeResolver(socket.getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    return fake
+
+
+@pytest.fixture(autouse=True)
+def connections(monkeypatch) -> list[tuple[str, int]]:
+    """Every IP connection the code under test opens, as (address, port). Only loopback ones are
+    made; any other is refused here (ECONNREFUSED), so nothing ever leaves the machine."""
+    made: list[tuple[str, int]] = []
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            made.append((address[0], address[1]))
+            if not ipaddress.ip_address(address[0]).is_loopback:
+                raise ConnectionRefusedError(errno.ECONNREFUSED, f"test guard: no traffic to {address[0]}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return made
