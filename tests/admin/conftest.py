@@ -74,7 +74,7 @@ def world(seeded, staff_user) -> World:
                                      channel="instore")
     instore.stock_locations.set([store])
     Token.objects.create(user=staff_user)
-    Group.objects.create(name="Store staff")
+    Group.objects.get_or_create(name="Store staff")  # seed_transitions creates the roles
     return World(cargo=cargo, store=store, warehouse=warehouse, waiting=waiting,
                  packed=Package.objects.get(pk=packed.pk), transfer=transfer,
                  reason=DenialReasonFactory(title="Damaged box"), instore=instore,

@@ -53,6 +53,7 @@ def test_commands_list_and_endpoint_follow_ui_visibility(seeded):
     pack = seeded.transition("COMPLETE_PACKAGING", 100, 500)
     block = seeded.transition("BLOCK_THE_PACKAGE", 100, 350)
     Transition.objects.filter(pk=pack.pk).update(ui_visibility=["oms_web", "third_party"])
+    Transition.objects.filter(pk=block.pk).update(ui_visibility=["instore"])  # not a store's by default
     client = api_client_for(instore_user(store))
 
     listed = {c["id"] for c in client.get(f"/api/v1/oms/packages/{package.pk}/").json()["commands"]}

@@ -209,8 +209,8 @@ def test_command_type_is_seeded_with_the_spec_moves_and_is_built(seeded, command
         assert all(t.destination_state_id == t.source_state_id for t in transitions)
     else:
         assert {cast(t.destination_state.enum_value) for t in transitions} == destinations
-    assert all(t.is_active and sorted(t.ui_visibility) == ["instore", "oms_web", "third_party"]
-               for t in transitions)
+    # operators and integrations see every command; instore: tests/console/test_visibility_defaults.py
+    assert all(t.is_active and {"oms_web", "third_party"} <= set(t.ui_visibility) for t in transitions)
 
 
 @pytest.mark.parametrize("command", ALL_COMMAND_TYPES)

@@ -1,12 +1,16 @@
-"""Create a State for every status and a Transition for every allowed command move.
+"""Create a State for every status, a Transition for every allowed command move, and the roles
+(``seed_roles``).
 
 Idempotent: existing rows are matched by slug and never changed, so operator edits (labels,
-visibility, is_active) survive and transition ids stay stable."""
+visibility, is_active) survive and transition ids stay stable. A new transition's
+``ui_visibility`` follows ``default_visibility``: operators and integrations see every command,
+stores only their own work (README "States and transitions are data" has the matrix)."""
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from commands.enums import ALL_VISIBILITY
+from commands.enums import UiVisibility
 from commands.models import State, Transition
 from commands.registry import registry
 from commands.services import transition_default_slug, transition_validate
@@ -47,6 +51,30 @@ LABELS = {
     "TRANSFER_PRODUCT_NOT_FOUND": "Product not found", "TRANSFER_OUT_OF_STOCK": "Out of stock",
 }
 
+# The store's work (the ``instore`` channel): pack, ship (with or without carrier and tracking
+# number, correct them), click & collect, out of stock, refuse, answer a cancellation request,
+# and the transfer commands (the dispatcher lets a store run a transfer's source-side commands
+# only as its source and TRANSFER_DELIVERED only as its destination). Not for stores: Move,
+# Deallocate, Manual planning, refund moves, repack, block/unblock, the channel- and
+# integration-specific pack and ship variants, carrier status updates, invoices.
+INSTORE_COMMANDS = frozenset({
+    "COMPLETE_PACKAGING", "SHIP_THE_PACKAGE", "SHIP_THE_PACKAGE_ADVANCED", "UPDATE_SHIPMENT_INFO",
+    "READY_FOR_PICKUP", "SELF_SERVICE_DELIVERY", "DETECTED_OUT_OF_STOCK_ITEM",
+    "DETECTED_OUT_OF_STOCK_ITEM_ADVANCED", "PACKAGE_REFUSE", "REJECT_CANCELLATION",
+    "TRANSFER_READY_FOR_DISPATCH", "TRANSFER_ORDER_ADVANCED", "TRANSFER_DISPATCH",
+    "TRANSFER_DELIVERED", "TRANSFER_PRODUCT_NOT_FOUND", "TRANSFER_OUT_OF_STOCK",
+})
+# (command, source status) pairs a store also sees: accepting a cancellation request.
+INSTORE_PAIRS = frozenset({("CANCEL_PACKAGE", 50)})
+
+
+def default_visibility(command: str, source) -> list[str]:
+    """The channels a newly seeded transition is visible to."""
+    channels = [UiVisibility.OMS_WEB.value, UiVisibility.THIRD_PARTY.value]
+    if command in INSTORE_COMMANDS or (command, source) in INSTORE_PAIRS:
+        channels.append(UiVisibility.INSTORE.value)
+    return channels
+
 
 class Command(BaseCommand):
     help = "Seed a State per status and a Transition per allowed command move (idempotent)."
@@ -65,7 +93,8 @@ class Command(BaseCommand):
                                      if destination is not None else None)
                 transition = Transition(
                     command=command_type.code, source_state=source_state,
-                    destination_state=destination_state, ui_visibility=list(ALL_VISIBILITY))
+                    destination_state=destination_state,
+                    ui_visibility=default_visibility(command_type.code, source))
                 transition.slug = transition_default_slug(transition)
                 if transition.slug in existing_slugs:
                     existed += 1
@@ -80,6 +109,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"States: {states_created} created, {len(states) - states_created} already existed. "
             f"Transitions: {len(new)} created, {existed} already existed."))
+        call_command("seed_roles", stdout=self.stdout)
 
     def _seed_states(self):
         existing = {(s.enum_class, s.slug): s for s in State.objects.all()}
