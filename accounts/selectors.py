@@ -1,12 +1,13 @@
 from django.db.models import QuerySet
 
-from commands.enums import UiVisibility
+from accounts.scoping import user_scope
 from locations.models import StockLocation
 
 
 def restricted_locations(user) -> QuerySet | None:
-    """For instore users, the locations they may see (a subquery); None means unrestricted."""
-    profile = getattr(user, "oms_profile", None)
-    if profile is None or profile.channel != UiVisibility.INSTORE:
+    """For instore users, the locations they may see; None means unrestricted.
+    Kept for callers that filter by hand; new code uses ``accounts.scoping.scope_queryset``."""
+    scope = user_scope(user)
+    if not scope.is_restricted:
         return None
-    return StockLocation.objects.filter(pk__in=profile.stock_locations.values("pk")).values("pk")
+    return StockLocation.objects.filter(pk__in=scope.location_ids).values("pk")

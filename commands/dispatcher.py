@@ -5,15 +5,21 @@ the status through the django-fsm method, set the state, write the audit row —
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
+import random
+import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, OperationalError, models, transaction
 from django.db.models import Q
 
+from accounts.scoping import require_locations, scope_queryset, user_scope
 from commands.errors import (
     CommandInputInvalid,
     CommandMismatch,
@@ -29,6 +35,12 @@ from commands.registry import CommandContext, CommandResult, CommandType, regist
 from oms.db import lock_one
 from oms.errors import DomainError
 from webhooks.outbox import outbox_batch, outbox_deferred
+
+logger = logging.getLogger(__name__)
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back whole.
+RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+RETRY_ATTEMPTS = 3
 
 
 class ObjectNotFound(DomainError):
@@ -59,12 +71,37 @@ def command_run(*, object_type: str, object_id: Any, transition_id: int | None =
         raise TransitionRequired()
     record_user = actor if (idempotency_key and actor is not None and actor.pk) else None
     fingerprint = _fingerprint(object_type, object_id, transition_id, slug, input_parameters)
+    run = functools.partial(_attempt, object_type=object_type, object_id=object_id,
+                            transition_id=transition_id, slug=slug, input_parameters=input_parameters,
+                            actor=actor, channel=channel, queryset=queryset,
+                            idempotency_key=idempotency_key, record_user=record_user,
+                            fingerprint=fingerprint)
+    for attempt in range(1, RETRY_ATTEMPTS + 1):
+        try:
+            return run()
+        except OperationalError as error:
+            # A deadlock or serialization failure rolled the whole command back: run it again
+            # from the start (a stored Idempotency-Key response is found on the next attempt).
+            sqlstate = getattr(error.__cause__, "sqlstate", None)
+            if sqlstate not in RETRY_SQLSTATES or attempt == RETRY_ATTEMPTS:
+                raise
+            logger.warning("Command on %s %s rolled back (%s), attempt %d of %d; retrying",
+                           object_type, object_id, sqlstate, attempt, RETRY_ATTEMPTS)
+            time.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _attempt(*, object_type, object_id, transition_id, slug, input_parameters, actor, channel,
+             queryset, idempotency_key, record_user, fingerprint) -> CommandOutcome:
     if record_user is not None:
         replay = _replay(record_user, idempotency_key, fingerprint)
         if replay is not None:
             return replay
     try:
-        with transaction.atomic(durable=True), outbox_batch():
+        with transaction.atomic(durable=True), ExitStack() as batches:
+            for batch in registry.command_batches:  # e.g. quota moves, written last
+                batches.enter_context(batch())
+            batches.enter_context(outbox_batch())
             result = _run(object_type=object_type, object_id=object_id, transition_id=transition_id,
                           slug=slug, input_parameters=input_parameters, actor=actor, channel=channel,
                           queryset=queryset, idempotency_key=idempotency_key)
@@ -95,7 +132,8 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
          queryset, idempotency_key) -> CommandResult:
     otype = registry.object_types[object_type]
     model = otype.model
-    base = queryset if queryset is not None else model._default_manager.all()
+    # Every caller (API, admin, jobs) is narrowed here too: a store user's other stores are 404.
+    base = scope_queryset(queryset if queryset is not None else model._default_manager.all(), actor)
     try:
         if otype.lock_before is not None:
             otype.lock_before(object_id)
@@ -120,6 +158,7 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
         raise CommandNotImplemented(f"Command type {command_type.code} is not available in this "
                                     "version of the OMS.")
     data = _validate(command_type, transition, input_parameters, obj)
+    _check_locations(actor, command_type, obj, data)
 
     old_status, old_state_id = obj.status, obj.state_id
     context = CommandContext(obj=obj, transition=transition, data=data, actor=actor, channel=channel)
@@ -146,6 +185,13 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
     if result.after is not None:
         result.after()
     return result
+
+
+def _check_locations(actor, command_type: CommandType, obj, data: dict) -> None:
+    """Store users act only where they are: the package's location, the transfer's side, the
+    locations a command sends items to (``CommandType.locations_needed``)."""
+    if user_scope(actor).is_restricted:
+        require_locations(actor, command_type.locations_needed(obj, data), action=command_type.code)
 
 
 def _resolve(enum_class: str, object_type: str, transition_id, slug) -> Transition:

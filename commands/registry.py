@@ -33,6 +33,9 @@ class ObjectType:
     # order); lock_after(obj) those right after it (a package's order).
     lock_before: Callable[[Any], None] | None = None
     lock_after: Callable[[Any], None] | None = None
+    # The stock locations a caller must hold to run a command on the object (store users are
+    # refused otherwise): a package's location; a transfer's source. Command types override it.
+    acting_locations: Callable[[Any, dict], list[int]] | None = None
 
     @property
     def model(self) -> type[models.Model]:
@@ -81,7 +84,14 @@ class CommandType:
     # Restoring types (unblock, reject cancellation) go back to the remembered state; their
     # transitions have no destination state.
     restores_state: bool = False
+    # (obj, validated input) -> stock locations the caller must hold; None: the object type's.
+    acting_locations: Callable[[Any, dict], list[int]] | None = None
     _pairs: frozenset | None = field(default=None, repr=False)
+
+    def locations_needed(self, obj: Any, data: dict) -> list[int]:
+        """The stock locations a caller must hold to run this command on ``obj``."""
+        rule = self.acting_locations or registry.object_types[self.object_type].acting_locations
+        return list(rule(obj, data)) if rule is not None else []
 
     @property
     def pairs(self) -> frozenset[tuple[Any, Any]]:
@@ -134,6 +144,9 @@ class Registry:
     def __init__(self) -> None:
         self.object_types: dict[str, ObjectType] = {}
         self.command_types: dict[str, CommandType] = {}
+        # Context managers the dispatcher opens around every command, inside its transaction and
+        # outside the outbox batch (their writes come last): apps register them.
+        self.command_batches: list[Callable[[], Any]] = []
 
     def register_object_type(self, object_type: ObjectType) -> None:
         self.object_types[object_type.name] = object_type
@@ -162,13 +175,14 @@ registry = Registry()
 
 
 def command_type(code: str, *, object_type: str, fsm_method: str, input_serializer: type | None = None,
-                 restores_state: bool = False) -> Callable:
+                 restores_state: bool = False,
+                 acting_locations: Callable[[Any, dict], list[int]] | None = None) -> Callable:
     """Decorator registering a handler function as the behaviour of a command type."""
 
     def decorator(func: Callable[[CommandContext], CommandResult]) -> Callable:
         registry.add(CommandType(code=code, object_type=object_type, fsm_method=fsm_method,
                                  handle=func, input_serializer=input_serializer,
-                                 restores_state=restores_state))
+                                 restores_state=restores_state, acting_locations=acting_locations))
         return func
 
     return decorator

@@ -1,13 +1,15 @@
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import user_channel
+from accounts.scoping import scope_queryset, user_scope
 from commands.dispatcher import command_run
 from commands.filters import StateTransitionLogFilter
 from commands.models import State, StateTransitionLog, Transition
+from commands.registry import registry
 from commands.selectors import commands_for_states
 from commands.serializers import (
     CommandRequestSerializer,
@@ -16,6 +18,7 @@ from commands.serializers import (
     TransitionSerializer,
 )
 from oms.api.permissions import CanRunCommands
+from oms.api.viewsets import OmsModelViewSet, OmsReadOnlyModelViewSet
 from oms.errors import DomainError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -32,11 +35,17 @@ class CommandViewMixin:
     objects have a state (package, transfer). The viewset sets ``command_object_type``."""
 
     command_object_type: str
+    store_write_actions = frozenset({"command"})
 
     def retrieve(self, request, *args, **kwargs):
         instance = self.get_object()
         context = self.get_serializer_context()
         context["commands"] = commands_for_states([instance.state_id], user_channel(request.user))
+        scope = user_scope(request.user)
+        if scope.is_restricted:  # a transfer's receiving store is not offered the sender's commands
+            context["commands"] = {state: [t for t in transitions if all(
+                scope.allows(pk) for pk in registry.get(t.command).locations_needed(instance, {}))]
+                for state, transitions in context["commands"].items()}
         return Response(self.get_serializer_class()(instance, context=context).data)
 
     @extend_schema(
@@ -70,23 +79,23 @@ class CommandViewMixin:
 
     def command_queryset(self) -> QuerySet:
         """The objects this caller may act on (instore users: their locations)."""
-        return self.filter_queryset_for_user(self.queryset.model._default_manager.all())
+        return scope_queryset(self.queryset.model._default_manager.all(), self.request.user)
 
 
-class StateViewSet(viewsets.ModelViewSet):
+class StateViewSet(OmsModelViewSet):
     queryset = State.objects.all()
     serializer_class = StateSerializer
     filterset_fields = ["enum_class", "enum_value", "is_active", "slug"]
     search_fields = ["name", "slug"]
 
 
-class TransitionViewSet(viewsets.ModelViewSet):
+class TransitionViewSet(OmsModelViewSet):
     queryset = Transition.objects.all()
     serializer_class = TransitionSerializer
     filterset_fields = ["command", "source_state", "destination_state", "is_active", "slug"]
 
 
-class StateTransitionLogViewSet(viewsets.ReadOnlyModelViewSet):
+class StateTransitionLogViewSet(OmsReadOnlyModelViewSet):
     queryset = StateTransitionLog.objects.select_related("content_type")
     serializer_class = StateTransitionLogSerializer
     filterset_class = StateTransitionLogFilter

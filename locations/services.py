@@ -3,14 +3,16 @@ transaction has locked (pk order), never from stale values read earlier."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
-from locations.errors import StockBelowReserved
+from locations.errors import NotEnoughFreeStock, StockBelowReserved
 from locations.models import Reservation, Stock, StockLocation
 from locations.serializers import StockLocationSerializer
 from oms.db import lock_many
@@ -33,17 +35,57 @@ def stock_location_save(*, location: StockLocation) -> StockLocation:
     return location
 
 
+_ledger = threading.local()
+
+
+@contextmanager
+def quota_batch():
+    """Collect quota moves until the block ends, then write them at once (still inside the
+    caller's transaction): the dispatcher and order intake open one, so that every location row
+    a command changes is locked in one pk-ordered statement, after everything else the command
+    locked. Two commands moving packages in opposite directions (A -> B and B -> A) then queue
+    instead of deadlocking, and a busy store's row is held for the shortest time."""
+    if getattr(_ledger, "deltas", None) is not None:
+        yield  # joins the enclosing batch
+        return
+    _ledger.deltas = defaultdict(int)
+    try:
+        yield
+        deltas = _ledger.deltas
+        _ledger.deltas = None
+        _quota_write(deltas)
+    finally:
+        _ledger.deltas = None
+
+
 def location_quota_move(*, location_id: int, delta: int) -> None:
     """Add ``delta`` (+1/-1) to a location's quota (packages there below status 400)."""
-    if delta:
-        StockLocation.objects.filter(pk=location_id).update(quota=F("quota") + delta)
+    locations_quota_move(deltas={location_id: delta})
 
 
 def locations_quota_move(*, deltas: dict[int, int]) -> None:
-    """Several locations' quota at once, in primary-key order (two opposite moves cannot
-    deadlock)."""
-    for location_id in sorted(deltas):
-        location_quota_move(location_id=location_id, delta=deltas[location_id])
+    """Move several locations' quota; inside ``quota_batch`` the moves wait for its end."""
+    pending = getattr(_ledger, "deltas", None)
+    if pending is None:
+        _quota_write(deltas)
+        return
+    for location_id, delta in deltas.items():
+        pending[location_id] += delta
+
+
+def _quota_write(deltas: dict[int, int]) -> None:
+    deltas = {pk: d for pk, d in deltas.items() if d}
+    if not deltas:
+        return
+    if len(deltas) == 1:
+        ((pk, delta),) = deltas.items()
+        StockLocation.objects.filter(pk=pk).update(quota=F("quota") + delta)
+        return
+    # An UPDATE locks rows in the order it finds them: lock them in pk order first.
+    lock_many(StockLocation.objects.filter(pk__in=deltas).only("pk"))
+    StockLocation.objects.filter(pk__in=deltas).update(quota=F("quota") + Case(
+        *(When(pk=pk, then=Value(delta)) for pk, delta in sorted(deltas.items())),
+        output_field=IntegerField()))
 
 
 def stock_lock_skus(*, skus: set[str]) -> list[Stock]:
@@ -91,14 +133,25 @@ def _apply_to_stocks(reservations: list[Reservation], *, consume: bool) -> None:
 
 
 def stock_take_free(*, location_id: int, quantities: dict[str, int]) -> None:
-    """Units leave the shelf without a reservation: on hand drops by what is free of others'
-    reservations (never below them)."""
-    stocks = lock_many(Stock.objects.filter(stock_location_id=location_id, sku__in=quantities))
+    """Units leave the shelf without a reservation (``quantities``: units per SKU, already summed
+    over the items). Only free units (on hand minus others' reservations) can go: a shortfall of
+    any SKU refuses the whole take with ``NotEnoughFreeStock``, naming SKU and location, and
+    nothing changes."""
+    stocks = {s.sku: s for s in lock_many(
+        Stock.objects.filter(stock_location_id=location_id, sku__in=quantities))}
+    short = [(sku, n, stocks[sku].available if sku in stocks else 0)
+             for sku, n in sorted(quantities.items())
+             if sku not in stocks or stocks[sku].available < n]
+    if short:
+        erp_code = StockLocation.objects.filter(pk=location_id).values_list("erp_code", flat=True).first()
+        raise NotEnoughFreeStock("; ".join(
+            f"Not enough free stock of {sku} at {erp_code}: {n} needed, {free} free"
+            for sku, n, free in short) + ".")
     now = timezone.now()
-    for stock in stocks:
-        stock.quantity = max(stock.quantity - quantities[stock.sku], stock.reserved)
+    for sku, stock in stocks.items():
+        stock.quantity -= quantities[sku]
         stock.modified_date = now
-    Stock.objects.bulk_update(stocks, ["quantity", "modified_date"])
+    Stock.objects.bulk_update(list(stocks.values()), ["quantity", "modified_date"])
 
 
 def stocks_upsert(*, rows: list[dict]) -> dict[str, int]:

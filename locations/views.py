@@ -3,11 +3,13 @@ from collections import Counter
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from accounts.errors import LocationNotAllowed
+from accounts.scoping import user_scope
 from locations.models import CargoCompany, Stock, StockLocation
 from locations.serializers import (
     CargoCompanySerializer,
@@ -16,11 +18,12 @@ from locations.serializers import (
     StockUpsertRowSerializer,
 )
 from locations.services import stock_location_save, stocks_upsert
+from oms.api.viewsets import OmsModelViewSet, OmsReadOnlyModelViewSet
 
 MAX_UPSERT_ROWS = 10_000
 
 
-class StockLocationViewSet(viewsets.ModelViewSet):
+class StockLocationViewSet(OmsModelViewSet):
     queryset = StockLocation.objects.all()
     serializer_class = StockLocationSerializer
     filterset_fields = ["erp_code", "stock_location_type", "is_active", "is_fulfillment_center",
@@ -37,16 +40,18 @@ class StockLocationViewSet(viewsets.ModelViewSet):
         serializer.instance = stock_location_save(location=location)
 
 
-class CargoCompanyViewSet(viewsets.ModelViewSet):
+class CargoCompanyViewSet(OmsModelViewSet):
     queryset = CargoCompany.objects.all()
     serializer_class = CargoCompanySerializer
     filterset_fields = ["code", "is_active"]
 
 
-class StockViewSet(viewsets.ReadOnlyModelViewSet):
+class StockViewSet(OmsReadOnlyModelViewSet):
     """On-hand stock per location and SKU; ``reserved`` is maintained by planning and packing."""
 
     queryset = Stock.objects.select_related("stock_location")
+    # Store users may count their own stock; rows at other locations are refused below.
+    store_write_actions = frozenset({"bulk_upsert"})
     serializer_class = StockSerializer
     filterset_fields = ["stock_location", "sku", "stock_location__erp_code"]
 
@@ -73,6 +78,11 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
                    for i, r in enumerate(rows.validated_data) if r["stock_location"] not in locations}
         if unknown:
             raise ValidationError({"rows": unknown})
+        scope = user_scope(request.user)
+        foreign = sorted({r["stock_location"] for r in rows.validated_data
+                          if not scope.allows(locations[r["stock_location"]].pk)})
+        if foreign:
+            raise LocationNotAllowed(f"Stock location {', '.join(foreign)} is not one of yours.")
         for row in rows.validated_data:
             row["stock_location"] = locations[row["stock_location"]]
         seen = Counter((r["stock_location"].pk, r["sku"]) for r in rows.validated_data)
@@ -96,7 +106,10 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
         codes = request.query_params.getlist("erp_code")
         if not skus or not codes:
             raise ValidationError({"non_field_errors": ["Give at least one sku and one erp_code."]})
-        known = dict(StockLocation.objects.filter(erp_code__in=codes).values_list("erp_code", "pk"))
+        # A store user asks about its own locations only; others read as unknown.
+        scope = user_scope(request.user)
+        known = {code: pk for code, pk in StockLocation.objects.filter(erp_code__in=codes)
+                 .values_list("erp_code", "pk") if scope.allows(pk)}
         unknown = [c for c in codes if c not in known]
         if unknown:
             raise ValidationError({"erp_code": [f"Unknown stock location '{c}'." for c in unknown]})

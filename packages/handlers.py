@@ -12,6 +12,7 @@ from commands.registry import (
     registry,
 )
 from locations.models import CargoCompany
+from locations.services import quota_batch
 from oms.db import lock_many
 from orders.models import Order
 from packages.enums import PackageStatus, ShipmentStatus
@@ -33,10 +34,14 @@ def _lock_order_of(package: Package) -> None:
     lock_many(Order.objects.filter(pk=package.order_id))
 
 
+# Quota moves of a command are written at its end, all location rows in one pk-ordered lock.
+registry.command_batches.append(quota_batch)
+
 registry.register_object_type(ObjectType(
     name=PACKAGE, model_label="packages.Package", enum_class="PackageStatus",
     status_enum=PackageStatus, after_move=package_after_move,
-    lock_related=("order", "stock_location"), lock_after=_lock_order_of))
+    lock_related=("order", "stock_location"), lock_after=_lock_order_of,
+    acting_locations=lambda package, data: [package.stock_location_id]))
 
 
 def package_response(package: Package, *, origin: Package | None = None) -> CommandResult:

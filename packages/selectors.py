@@ -1,20 +1,19 @@
 from django.db.models import Prefetch, QuerySet
 
-from accounts.selectors import restricted_locations
+from accounts.scoping import scope_queryset
 from packages.models import Package, PackageItem
 
 
 def packages_visible_to(user, queryset: QuerySet | None = None) -> QuerySet:
-    """Instore users see their own locations' packages only (``user`` None: the OMS itself)."""
-    queryset = queryset if queryset is not None else Package.objects.all()
-    locations = restricted_locations(user) if user is not None else None
-    return queryset if locations is None else queryset.filter(stock_location__in=locations)
+    """The packages ``user`` may see (``None``: the OMS itself, all of them)."""
+    return scope_queryset(queryset if queryset is not None else Package.objects.all(), user)
 
 
-def package_list_queryset(user) -> QuerySet:
+def package_list_queryset(user=None) -> QuerySet:
+    """Packages with what the list serializer shows, narrowed to ``user``'s locations."""
     return packages_visible_to(user).select_related("state", "stock_location", "order")
 
 
-def package_detail_queryset(user) -> QuerySet:
+def package_detail_queryset(user=None) -> QuerySet:
     return package_list_queryset(user).select_related("shipment").prefetch_related(
         Prefetch("packageitem_set", queryset=PackageItem.objects.order_by("id")))

@@ -3,6 +3,7 @@ transaction (the dispatcher's, or the intake's)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -171,8 +172,10 @@ def package_pack(*, package: Package, with_shipment: bool = True,
         # One pk-ordered lock of every row this packing touches, before either update.
         lock_many(Stock.objects.filter(stock_location_id=package.stock_location_id,
                                        sku__in={i.sku for i in items}))
-        stock_take_free(location_id=package.stock_location_id,
-                        quantities={i.sku: i.quantity for i in unreserved})
+        needed: Counter[str] = Counter()
+        for item in unreserved:  # two lines of one SKU need both lines' units
+            needed[item.sku] += item.quantity
+        stock_take_free(location_id=package.stock_location_id, quantities=dict(needed))
     reservations_consume(reservations=reservations)
     if with_shipment:
         shipment = Shipment.objects.create(

@@ -1,10 +1,10 @@
-from rest_framework import viewsets
 from rest_framework.decorators import action
 
 from commands.views import CommandViewMixin
+from oms.api.viewsets import OmsModelViewSet, OmsReadOnlyModelViewSet
 from packages.filters import PackageFilter, PackageItemFilter
 from packages.models import Package, PackageDenialReason, PackageItem
-from packages.selectors import package_detail_queryset, package_list_queryset, packages_visible_to
+from packages.selectors import package_detail_queryset, package_list_queryset
 from packages.serializers import (
     PackageDenialReasonSerializer,
     PackageDetailSerializer,
@@ -14,7 +14,7 @@ from packages.serializers import (
 )
 
 
-class PackageViewSet(CommandViewMixin, viewsets.ReadOnlyModelViewSet):
+class PackageViewSet(CommandViewMixin, OmsReadOnlyModelViewSet):
     """Packages; ``GET {id}/`` lists the commands allowed now, ``POST {id}/command/`` runs one."""
 
     queryset = Package.objects.all()
@@ -24,17 +24,14 @@ class PackageViewSet(CommandViewMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         if self.action == "retrieve":
-            return package_detail_queryset(self.request.user)
+            return package_detail_queryset()
         if self.action == "short":
-            return packages_visible_to(self.request.user)
-        return package_list_queryset(self.request.user)
+            return Package.objects.all()
+        return package_list_queryset()
 
     def get_serializer_class(self):
         return {"retrieve": PackageDetailSerializer,
                 "short": PackageShortSerializer}.get(self.action, PackageListSerializer)
-
-    def filter_queryset_for_user(self, queryset):
-        return packages_visible_to(self.request.user, queryset)
 
     @action(detail=False, methods=["get"])
     def short(self, request):
@@ -42,17 +39,16 @@ class PackageViewSet(CommandViewMixin, viewsets.ReadOnlyModelViewSet):
         return self.list(request)
 
 
-class PackageItemViewSet(viewsets.ReadOnlyModelViewSet):
+class PackageItemViewSet(OmsReadOnlyModelViewSet):
     serializer_class = PackageItemSerializer
     filterset_class = PackageItemFilter
     queryset = PackageItem.objects.all()
 
     def get_queryset(self):
-        visible = packages_visible_to(self.request.user)
-        return PackageItem.objects.filter(package__in=visible.values("pk")).order_by("id")
+        return PackageItem.objects.order_by("id")
 
 
-class PackageDenialReasonViewSet(viewsets.ModelViewSet):
+class PackageDenialReasonViewSet(OmsModelViewSet):
     queryset = PackageDenialReason.objects.all()
     serializer_class = PackageDenialReasonSerializer
     filterset_fields = ["is_active"]

@@ -196,8 +196,14 @@ class AssignInput(serializers.Serializer):
         return groups
 
 
+def _assignment_locations(package: Package, data: dict) -> list[int]:
+    """A store user may only assign to its own locations (and from a package it holds)."""
+    return [package.stock_location_id,
+            *(group["stock_location"].pk for group in data.get("assignment_groups", []))]
+
+
 @command_type("ASSIGN_PACKAGE_ITEMS_MANUALLY", object_type=PACKAGE, fsm_method="assign_manually",
-              input_serializer=AssignInput)
+              input_serializer=AssignInput, acting_locations=_assignment_locations)
 def assign_package_items_manually(ctx: CommandContext) -> CommandResult:
     package: Package = ctx.obj
     items = {i.pk: i for i in package.packageitem_set.all()}

@@ -14,6 +14,7 @@ from django.db.models import Prefetch
 
 from commands.models import State
 from locations.models import Stock, StockLocation
+from locations.services import quota_batch
 from oms.db import lock_many
 from orders.models import Order, OrderItem
 from packages.enums import PackageStatus, holds_quota
@@ -119,9 +120,11 @@ def plan_lines(*, order: Order, scenario: Scenario, lines: Sequence[Line],
         chosen = [p.location_id for p in result.packages]
         if not chosen or not any(r.select_by_quota for r in rules):
             return PlanResult(result, locations)
-        fresh = {loc.pk: loc for loc in lock_many(StockLocation.objects.filter(pk__in=chosen))}
-        now_full = {pk for pk, loc in fresh.items()
-                    if loc.max_quota is not None and loc.quota - credit.get(pk, 0) >= loc.max_quota
+        # One pk-ordered lock of the chosen rows and of those this re-plan gives quota back to.
+        fresh = {loc.pk: loc for loc in lock_many(StockLocation.objects.filter(
+            pk__in={*chosen, *credit}))}
+        now_full = {pk for pk, loc in fresh.items() if pk in chosen
+                    and loc.max_quota is not None and loc.quota - credit.get(pk, 0) >= loc.max_quota
                     and loc.quota != locations[pk].quota}
         locations.update(fresh)
         if not now_full or now_full <= full:
@@ -219,7 +222,7 @@ def order_intake(*, fields: dict, items: Sequence[IntakeItem]) -> tuple[Order, b
     if existing is not None:
         return existing, False
     try:
-        with transaction.atomic(durable=True), outbox_batch():
+        with transaction.atomic(durable=True), quota_batch(), outbox_batch():
             order = Order.objects.create(**fields)
             OrderItem.objects.bulk_create([
                 OrderItem(order=order, sku=i.sku, quantity=i.quantity, price=i.price,

@@ -1,9 +1,10 @@
 from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.response import Response
 
+from oms.api.viewsets import OmsModelViewSet
 from orders.serializers import OrderIntakeSerializer
 from orders.views import OrderViewSet
 from packages.models import Package
@@ -20,7 +21,7 @@ class OrderIntakeViewSet(OrderViewSet):
 
     def get_queryset(self):
         return super().get_queryset().prefetch_related(
-            Prefetch("packages", queryset=Package.objects.order_by("id")))
+            Prefetch("packages", queryset=self.scope(Package.objects.order_by("id"))))
 
     def get_serializer_class(self):
         return OrderIntakeSerializer if self.action == "create" else OrderWithPackagesSerializer
@@ -39,7 +40,7 @@ class OrderIntakeViewSet(OrderViewSet):
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-class ScenarioViewSet(viewsets.ModelViewSet):
+class ScenarioViewSet(OmsModelViewSet):
     queryset = Scenario.objects.prefetch_related(
         "channels", "cargo_companies",
         Prefetch("rules", queryset=Rule.objects.prefetch_related("stock_locations",

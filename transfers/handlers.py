@@ -43,7 +43,9 @@ registry.register_object_type(ObjectType(
     name=TRANSFER, model_label="transfers.TransferOrder", enum_class="TransferStatus",
     status_enum=TransferStatus, lock_related=("package", "source", "destination"),
     after_move=lambda transfer, old, new, old_state_id: transfer_after_move(transfer, new),
-    lock_before=_lock_package_of))
+    lock_before=_lock_package_of,
+    # The source performs a transfer's commands; TRANSFER_DELIVERED is the destination's.
+    acting_locations=lambda transfer, data: [transfer.source_id]))
 
 
 def transfer_response(ctx: CommandContext, **extra) -> CommandResult:
@@ -153,7 +155,8 @@ def transfer_dispatch(ctx: CommandContext) -> CommandResult:
     return transfer_response(ctx)
 
 
-@command_type("TRANSFER_DELIVERED", object_type=TRANSFER, fsm_method="deliver", input_serializer=NoInput)
+@command_type("TRANSFER_DELIVERED", object_type=TRANSFER, fsm_method="deliver", input_serializer=NoInput,
+              acting_locations=lambda transfer, data: [transfer.destination_id])
 def transfer_delivered(ctx: CommandContext) -> CommandResult:
     transfer: TransferOrder = ctx.obj
     _receive(transfer, reserve=True)

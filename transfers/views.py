@@ -1,9 +1,7 @@
 import django_filters
-from django.db.models import Q
-from rest_framework import viewsets
 
-from accounts.selectors import restricted_locations
 from commands.views import CommandViewMixin
+from oms.api.viewsets import OmsReadOnlyModelViewSet
 from transfers.models import TransferOrder
 from transfers.serializers import TransferOrderDetailSerializer, TransferOrderSerializer
 
@@ -19,21 +17,14 @@ class TransferOrderFilter(django_filters.FilterSet):
         fields = ["state", "status", "package", "source", "destination"]
 
 
-class TransferOrderViewSet(CommandViewMixin, viewsets.ReadOnlyModelViewSet):
+class TransferOrderViewSet(CommandViewMixin, OmsReadOnlyModelViewSet):
     queryset = TransferOrder.objects.all()
     filterset_class = TransferOrderFilter
     command_object_type = "transfer"
 
     def get_queryset(self):
-        return self.filter_queryset_for_user(
-            TransferOrder.objects.select_related("state", "source", "destination", "shipment")
-            .prefetch_related("transferitem_set"))
+        return (TransferOrder.objects.select_related("state", "source", "destination", "shipment")
+                .prefetch_related("transferitem_set"))
 
     def get_serializer_class(self):
         return TransferOrderDetailSerializer if self.action == "retrieve" else TransferOrderSerializer
-
-    def filter_queryset_for_user(self, queryset):
-        locations = restricted_locations(self.request.user)
-        if locations is None:
-            return queryset
-        return queryset.filter(Q(source__in=locations) | Q(destination__in=locations))

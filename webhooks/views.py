@@ -1,11 +1,11 @@
-from rest_framework import viewsets
 
 from oms.api.permissions import ModelPermissions
+from oms.api.viewsets import OmsModelViewSet
 from webhooks.models import WebhookSubscription
 from webhooks.serializers import WebhookSubscriptionSerializer
 
 
-class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
+class WebhookSubscriptionViewSet(OmsModelViewSet):
     """Subscriptions hold receivers' URLs and headers (maybe credentials): reading them needs the
     view permission too, not just a token."""
 
