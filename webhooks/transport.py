@@ -16,6 +16,7 @@ public ``ConnectionPool`` (httpx's default transport does the same, with its own
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import ssl
 import threading
@@ -102,6 +103,15 @@ class _DeadlineStream(httpcore.NetworkStream):
 # -- resolving and checking -------------------------------------------------------------------------------
 _resolver: ThreadPoolExecutor | None = None
 _resolver_lock = threading.Lock()
+
+
+def _forget_resolver() -> None:
+    """A forked process (an RQ work horse) starts its own pool: the parent's threads are not in it."""
+    global _resolver, _resolver_lock  # noqa: PLW0603
+    _resolver, _resolver_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_resolver)
 
 
 def _lookup(host: str, port: int, timeout: float | None) -> list[IPAddress]:
