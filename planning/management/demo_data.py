@@ -47,6 +47,15 @@ LOCATIONS = [
                  priority=20, default_cargo_company="mng"),
 ]
 
+# One admin login per store: (username, erp_code). Channel instore, group "Store staff": each
+# sees and works on its own store's packages and transfers only.
+STORE_USERS = [
+    ("store-kdk", "ST-KDK"),
+    ("store-bsk", "ST-BSK"),
+    ("store-ank", "ST-ANK"),
+    ("store-izm", "ST-IZM"),
+]
+
 # sku -> (product name, unit price in TRY)
 CATALOGUE: dict[str, tuple[str, Decimal]] = {
     "TSH-BSC-WHT-S": ("Basic crew-neck T-shirt, white, S", Decimal("249.90")),

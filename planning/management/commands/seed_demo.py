@@ -1,6 +1,7 @@
 """Load a small, realistic demo data set: locations, cargo companies, stock, channels, denial
-reasons, a planning scenario, orders with packages in several states, and an ``integration`` API
-user.
+reasons, a planning scenario, orders with packages in several states, an ``integration`` API
+user and one admin login per store (``store-kdk``…: channel instore, group "Store staff", the
+password of ``OMS_DEMO_PASSWORD`` set when the user is created).
 
 Idempotent: rows are matched on their natural keys (``code``, ``erp_code``, location + SKU, order
 ``number``, ``username``) and never changed once they exist, so a second run creates nothing.
@@ -9,11 +10,12 @@ quota) and moved only through the command dispatcher, like any other client woul
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -23,10 +25,12 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Profile
 from commands.dispatcher import command_run
 from commands.enums import EnumClass, UiVisibility
+from commands.management.commands.seed_roles import INTEGRATION, STORE_STAFF
 from commands.models import State, Transition
 from locations.models import CargoCompany, Stock, StockLocation
 from oms.errors import DomainError
 from orders.models import Channel, Order, OrderItem
+from packages.management.commands.demo_admin import DEFAULT_PASSWORD
 from packages.models import Package, PackageDenialReason
 from packages.services import ItemLine, package_create
 from planning.management import demo_data
@@ -36,7 +40,8 @@ from transfers.services import transfer_create
 INTEGRATION_USERNAME = "integration"
 # Post orders (intake) and run package and transfer commands; everything else is read-only.
 INTEGRATION_PERMISSIONS = [("orders", "add_order"), ("packages", "change_package"),
-                           ("transfers", "change_transferorder")]
+                           ("transfers", "change_transferorder"),
+                           ("locations", "add_stock"), ("locations", "change_stock")]  # stock upserts
 
 
 class Command(BaseCommand):
@@ -67,7 +72,10 @@ class Command(BaseCommand):
         self._step("API user")
         token = self._seed_integration_user()
 
-        self._summary(token)
+        self._step("Store logins")
+        store_users = self._seed_store_users(locations)
+
+        self._summary(token, store_users)
 
     # -- reference data ------------------------------------------------------------------------
     def _seed_cargo_companies(self) -> dict[str, CargoCompany]:
@@ -221,6 +229,7 @@ class Command(BaseCommand):
                                   is_staff=False)
                 user.set_unusable_password()
                 user.save()
+                user.groups.add(Group.objects.get(name=INTEGRATION))
             self._count("API users", created)
             # Running commands needs the object's change permission (read-only tokens lack it).
             for app_label, codename in INTEGRATION_PERMISSIONS:
@@ -229,6 +238,31 @@ class Command(BaseCommand):
             self._get_or_create("API profiles", Profile, user=user,
                                 defaults={"channel": UiVisibility.THIRD_PARTY})
             return self._get_or_create("API tokens", Token, user=user)
+
+    def _seed_store_users(self, locations: dict[str, StockLocation]) -> list[tuple[str, str, bool]]:
+        """One admin login per store: (username, location name, created now). An existing user is
+        left exactly as it is (its password, groups and locations are the operator's)."""
+        user_model = get_user_model()
+        password = os.environ.get("OMS_DEMO_PASSWORD") or DEFAULT_PASSWORD
+        group = Group.objects.get(name=STORE_STAFF)
+        seeded = []
+        for username, erp_code in demo_data.STORE_USERS:
+            location = locations[erp_code]
+            with transaction.atomic():
+                user, created = user_model.objects.get_or_create(
+                    username=username, defaults={"email": f"{username}@example.com", "is_staff": True,
+                                                 "first_name": location.name})
+                self._count("store users", created)
+                if created:
+                    user.set_password(password)
+                    user.save(update_fields=["password"])
+                    user.groups.add(group)
+                    profile = Profile.objects.create(user=user, channel=UiVisibility.INSTORE)
+                    profile.stock_locations.set([location])
+            seeded.append((username, location.name, created))
+            self.stdout.write(f"  {username}: {location.name} ({erp_code}), "
+                              f"{'created' if created else 'already there'}")
+        return seeded
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _get_or_create(self, label: str, model, defaults: dict | None = None, **lookup):
@@ -242,7 +276,7 @@ class Command(BaseCommand):
     def _step(self, title: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"{title}..."))
 
-    def _summary(self, token: Token) -> None:
+    def _summary(self, token: Token, store_users: list[tuple[str, str, bool]]) -> None:
         labels = list(dict.fromkeys([*self.created, *self.existing]))
         self.stdout.write(self.style.MIGRATE_HEADING("Summary"))
         width = max(len(label) for label in labels)
@@ -259,3 +293,11 @@ class Command(BaseCommand):
                 f"{self.commands_run} commands run."))
         self.stdout.write(f"Integration API user '{INTEGRATION_USERNAME}' (channel third_party; may post "
                           f"orders and run package and transfer commands), token: {token.key}")
+        if store_users:
+            username, location, created = store_users[0]
+            password = ((os.environ.get("OMS_DEMO_PASSWORD") or DEFAULT_PASSWORD) if created
+                        else "unchanged since it was created")
+            others = ", ".join(name for name, _, _ in store_users[1:])
+            self.stdout.write(f"Store login (admin, channel instore, group '{STORE_STAFF}'): {username} "
+                              f"/ {password} — {location}'s work queue"
+                              + (f"; also {others}" if others else ""))
