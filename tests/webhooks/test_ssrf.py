@@ -93,6 +93,9 @@ REFUSED = [
     ("https://mixed.example.com/", "mixed.example.com resolves to 192.168.0.7, a private address", None),
     ("https://v6.example.com/", "v6.example.com resolves to fd00::7, a unique-local address", None),
     ("https://loop.example.com/", "loop.example.com resolves to ::1, a loopback address", None),
+    # the host a URL parser sees, not the name in the user info or the fragment
+    ("http://hooks.example.com@127.0.0.1/", "127.0.0.1 is a loopback address", None),
+    ("http://127.0.0.1#@hooks.example.com/", "127.0.0.1 is a loopback address", None),
     # IPv6, and IPv6 forms that carry an IPv4 address
     ("http://[::1]:8000/", "::1 is a loopback address", None),
     ("http://[::]/", ":: is an unspecified address", None),
