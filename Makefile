@@ -9,19 +9,25 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # The interpreter that creates the virtualenv: python3.11 if installed, else python3 (>= 3.11).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-HOST   ?= 0.0.0.0
+# Loopback unless you say otherwise (HOST=0.0.0.0 exposes the dev server to your network).
+HOST   ?= 127.0.0.1
 PORT   ?= 8000
-# The dev server shows errors and serves the admin's static files; production sets DEBUG itself.
+# The dev server shows errors and serves the admin's static files, and the development SECRET_KEY is
+# accepted; production sets DEBUG=false and a SECRET_KEY itself (see serve-prod).
 DEBUG  ?= true
 PYTEST_ARGS ?=
 # `make smoke` loads the demo data into SMOKE_DATABASE_URL (default: a temporary SQLite file),
 # never into DATABASE_URL.
-MANAGE := $(PY) manage.py
+MANAGE := DEBUG=$(DEBUG) $(PY) manage.py
+# The test run on Redis (make test-rq): the webhook delivery tests with the RQ backend. Its Redis
+# database is flushed before every test: never point it at one that holds anything.
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+RQ_TESTS := tests/webhooks/test_delivery.py tests/ops/test_workers.py
 
 STAMP := $(VENV)/.requirements-installed
 
 .NOTPARALLEL:
-.PHONY: help venv run serve worker migrate seed demo-admin test lint migrations-check schema-check smoke ci clean bench
+.PHONY: help venv run serve serve-prod worker migrate seed demo-admin reset-demo test test-rq lint migrations-check schema-check smoke ci clean bench
 
 help: ## List the targets
 	@echo "Usage: make <target>   (HOST=$(HOST) PORT=$(PORT); DATABASE_URL from the environment, SQLite by default)"
@@ -46,13 +52,18 @@ run: venv migrate seed demo-admin serve ## The one command: venv, migrate, demo 
 
 serve: venv ## Start the development server on HOST:PORT and the webhook worker beside it (no setup)
 	@echo "Starting the OMS on http://$(if $(filter 0.0.0.0,$(HOST)),localhost,$(HOST)):$(PORT)/  (Ctrl-C stops it)"
-	@DEBUG=false $(MANAGE) db_worker --no-reload > .oms-worker.log 2>&1 & worker=$$!; \
+	@$(MANAGE) run_worker > .oms-worker.log 2>&1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null || true' EXIT INT TERM; \
 	echo "Webhook worker running (pid $$worker, log .oms-worker.log)"; \
-	DEBUG=$(DEBUG) $(MANAGE) runserver $(HOST):$(PORT)
+	$(MANAGE) runserver $(HOST):$(PORT)
 
-worker: venv ## Run the background worker alone (webhook deliveries): manage.py db_worker
-	$(MANAGE) db_worker --no-reload
+serve-prod: venv ## Production server: collectstatic, check migrations are applied, gunicorn -c gunicorn.conf.py (needs SECRET_KEY)
+	DEBUG=false $(PY) manage.py collectstatic --noinput -v 0
+	DEBUG=false $(PY) manage.py migrate --check
+	DEBUG=false exec $(VENV)/bin/gunicorn -c gunicorn.conf.py oms.wsgi
+
+worker: venv ## Run the background worker alone (webhook deliveries) for the configured TASKS_BACKEND
+	$(MANAGE) run_worker
 
 migrate: venv ## Apply database migrations
 	$(MANAGE) migrate --noinput
@@ -61,11 +72,18 @@ seed: venv ## Seed states/transitions and the demo data set (idempotent)
 	$(MANAGE) seed_transitions
 	$(MANAGE) seed_demo
 
-demo-admin: venv ## Create/update the 'admin' superuser (OMS_DEMO_PASSWORD) and print login + API token
+demo-admin: venv ## Create the 'admin' superuser once (OMS_DEMO_PASSWORD; OMS_DEMO_RESET_PASSWORD=1 sets it again), print login + API token
 	$(MANAGE) demo_admin --base-url http://$(if $(filter 0.0.0.0,$(HOST)),localhost,$(HOST)):$(PORT)
+
+reset-demo: venv ## Drop and recreate the demo database (SQLite file or DATABASE_URL's), then migrate, seed and create 'admin'
+	$(MANAGE) reset_demo_database --yes
+	$(MAKE) --no-print-directory migrate seed demo-admin
 
 test: venv ## Run the whole test suite (DATABASE_URL from the environment; SQLite by default)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-rq: venv ## The webhook delivery tests again with the RQ backend on TEST_REDIS_URL (flushed per test)
+	TASKS_BACKEND=django_tasks_rq.RQBackend REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -p no:cacheprovider $(RQ_TESTS) $(PYTEST_ARGS)
 
 lint: venv ## ruff check
 	$(PY) -m ruff check .
@@ -87,7 +105,7 @@ smoke: venv ## Load the demo data twice into a scratch database: the second run 
 schema-check: venv ## Generate the OpenAPI schema and fail on any error or warning
 	$(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
 
-ci: lint migrations-check schema-check test smoke ## What .ci/run runs after its setup: lint, migrations and schema checks, tests, seed smoke test
+ci: lint migrations-check schema-check test test-rq smoke ## What .ci/run runs after its setup: lint, migrations and schema checks, tests (and on Redis), seed smoke test
 
 bench: venv ## Benchmark on PostgreSQL: pgbench TPC-B, then pack/ship/order intake over HTTP (bench/README.md; needs wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)

@@ -1,9 +1,12 @@
 """Settings, all from the environment (12-factor). SQLite is the embedded default;
 ``DATABASE_URL=postgres://...`` switches to PostgreSQL."""
 
+import os
+import warnings
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -12,13 +15,38 @@ env = environ.Env(
     ALLOWED_HOSTS=(list, ["localhost", "127.0.0.1", "[::1]", "testserver"]),
     IDEMPOTENCY_KEY_TTL_HOURS=(int, 24),
 )
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+environ.Env.read_env(os.environ.get("ENV_FILE", BASE_DIR / ".env"), overwrite=False)
 
 DEBUG = env("DEBUG")
-# The fallback key only serves local development; production must set SECRET_KEY.
-SECRET_KEY = env("SECRET_KEY", default="dev-insecure-oms-key-change-me")
+# Sessions, CSRF tokens and password-reset links are signed with SECRET_KEY: a server running with a
+# public key can have them forged. The development key is only accepted with DEBUG=true.
+DEVELOPMENT_SECRET_KEY = "dev-insecure-oms-key-change-me"
+SECRET_KEY = env("SECRET_KEY", default="")
+if SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set (or is the public development key) and DEBUG is false: refusing to "
+            "start. Set SECRET_KEY to a long random value, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, or set DEBUG=true for "
+            "local development.")
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# HTTPS. Behind a load balancer that ends TLS, set SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (the
+# balancer must set that header itself, never pass the client's). HTTPS_ONLY=true turns on the
+# redirect, secure cookies and a year of HSTS; each stays overridable on its own.
+HTTPS_ONLY = env.bool("HTTPS_ONLY", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS_ONLY)
+# Load balancer probes and Prometheus scrapes talk plain HTTP to the node.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/oms/health/$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS_ONLY)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS_ONLY)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS_ONLY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS_ONLY)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if _ssl_header := env("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _ssl_header.upper().replace("-", "_"), "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -27,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "oms",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -44,7 +73,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "oms.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -85,6 +116,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    # A reused connection is checked before a request uses it: after a failover, a restart or a
+    # pooler's idle timeout the request gets a new connection instead of an error.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -99,7 +133,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Without DEBUG, WhiteNoise serves what `collectstatic` wrote: compressed, under hashed names cached
+# for a year. With DEBUG (make run) files come straight from the apps, no collectstatic needed.
+# Before collectstatic (tests, make run) STATIC_ROOT does not exist: WhiteNoise would warn on every
+# start; `check --deploy` reports a missing collectstatic instead (oms.W001).
+warnings.filterwarnings("ignore", message=r"No directory at: ", category=UserWarning)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "oms.storage.StaticFilesStorage"},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
@@ -137,15 +181,23 @@ SPECTACULAR_SETTINGS = {
 
 IDEMPOTENCY_KEY_TTL_HOURS = env("IDEMPOTENCY_KEY_TTL_HOURS")
 
-# Background work (webhook deliveries) on Django's Tasks API. The database backend enqueues in the
-# same transaction as the change, and needs no broker: run `manage.py db_worker`. Deployments that
-# outgrow one machine can switch to django-tasks-rq on Redis (see the README).
-TASKS = {
-    "default": {
-        "BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default"],
-    }
-}
+# Background work (webhook deliveries) on Django's Tasks API, run by `manage.py run_worker`. The
+# database backend enqueues in the same transaction as the change and needs no broker. On Redis:
+# TASKS_BACKEND=django_tasks_rq.RQBackend and REDIS_URL=redis://host:6379/0, nothing else.
+TASKS_BACKEND = env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")
+TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": ["default"]}}
+REDIS_URL = env("REDIS_URL", default="")
+RQ_ENABLED = TASKS_BACKEND.startswith("django_tasks_rq.")
+if RQ_ENABLED:
+    if not REDIS_URL:
+        raise ImproperlyConfigured(f"TASKS_BACKEND={TASKS_BACKEND} needs REDIS_URL "
+                                   "(e.g. redis://127.0.0.1:6379/0).")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+# A delivery run sends every due delivery; one slow receiver costs at most WEBHOOK_TOTAL_TIMEOUT per
+# attempt. RQ stops a job after DEFAULT_TIMEOUT (its leases then expire and another run resumes).
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0",
+                         "DEFAULT_TIMEOUT": env.int("RQ_JOB_TIMEOUT", default=900)}}
+RQ_SHOW_ADMIN_LINK = False
 
 WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
 WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
@@ -157,10 +209,21 @@ WEBHOOK_MAX_COUNTDOWN = env.int("WEBHOOK_MAX_COUNTDOWN", default=6 * 3600)  # ca
 WEBHOOK_MAX_CONSECUTIVE_FAILURES = env.int("WEBHOOK_MAX_CONSECUTIVE_FAILURES", default=10)
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=120)
 
+# Every line carries the request id (X-Request-ID) of the request it belongs to ("-" outside one).
+# LOG_FORMAT=json: one JSON object per line, for a log shipper.
+LOG_FORMAT = env("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'text' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "oms.logging.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "oms.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own console handler would print runserver lines a second time.
@@ -169,3 +232,10 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# GET /metrics (Prometheus) answers loopback clients that came through no proxy; with METRICS_TOKEN
+# set, only requests with "Authorization: Bearer <METRICS_TOKEN>". Under gunicorn every worker's
+# counts add up through PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py sets one up).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# health/ calls the worker stalled when a due task or delivery has waited longer than this.
+WORKER_STALL_SECONDS = env.int("WORKER_STALL_SECONDS", default=300)

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from commands.views import StateTransitionLogViewSet, StateViewSet, TransitionViewSet
 from locations.views import CargoCompanyViewSet, StockLocationViewSet, StockViewSet
 from oms.api.views import health
+from oms.views import metrics
 from orders.views import ChannelViewSet
 from packages.views import PackageDenialReasonViewSet, PackageItemViewSet, PackageViewSet
 from planning.views import OrderIntakeViewSet, ScenarioViewSet
@@ -38,6 +39,7 @@ api = [
 ]
 
 urlpatterns = [
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/oms/", include(api)),
     path("api-auth/", include("rest_framework.urls")),

@@ -67,6 +67,17 @@ def api_client_for(user) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
+def empty_rq_queue():
+    """On the RQ backend (make test-rq) every test starts with an empty Redis database (TEST_REDIS_URL)."""
+    from django.conf import settings  # noqa: PLC0415
+
+    if getattr(settings, "RQ_ENABLED", False):
+        import django_rq  # noqa: PLC0415
+
+        django_rq.get_connection("default").flushdb()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     """Real hashing costs ~0.3 s per user; tests only need passwords to check."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

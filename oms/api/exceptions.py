@@ -4,7 +4,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -42,6 +42,14 @@ def exception_handler(exc, context):
         return envelope({"non_field_errors": "The request conflicts with the current data; "
                                              "reload and retry.", "error_code": "oms_000_1"},
                         status.HTTP_409_CONFLICT)
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        # The database went away mid-request (failover, restart, a killed connection) or a lock wait
+        # timed out: the transaction rolled back, nothing was written, and the same request (with
+        # its Idempotency-Key) can be sent again.
+        logger.warning("Database unavailable, answered 503: %s", exc)
+        return envelope({"detail": "The database is unavailable; retry the request.",
+                         "error_code": "oms_000_2"}, status.HTTP_503_SERVICE_UNAVAILABLE,
+                        {"Retry-After": "1"})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -651,7 +651,7 @@ def test_docs_page(db, api):
 def test_health_without_authentication(db):
     response = APIClient().get(f"{API}health/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert (response.json()["status"], response.json()["database"]) == ("ok", "ok")
 
 
 def test_health_ignores_a_bad_token(db):
@@ -659,4 +659,4 @@ def test_health_ignores_a_bad_token(db):
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     response = client.get(f"{API}health/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert (response.json()["status"], response.json()["database"]) == ("ok", "ok")

@@ -14,11 +14,18 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from tests.factories import make_package
 from tests.webhooks.conftest import WAIT
 from tests.webhooks.helpers import PACK_EVENTS, SHIP_EVENTS, attempts, deliveries, pack, ship, subscribe
+from tests.webhooks.workers import (
+    TASK_PATH,
+    at_task_precision,
+    make_scheduled_tasks_due,
+    scheduled_tasks,
+    task_statuses,
+    worker,
+)
 from webhooks import delivery as delivery_module
 from webhooks.delivery import countdown, deliveries_resend, deliveries_run
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -31,11 +38,6 @@ NO_RETRY = {"strategy": "fixed", "countdown": 10, "max_retries": 0}
 # The worker manages its own connection (close_old_connections between tasks), as in production: a
 # test running it commits its data instead of wrapping everything in one rolled-back transaction.
 uses_worker = pytest.mark.django_db(transaction=True)
-
-
-def worker() -> None:
-    """Run the django-tasks worker until no task is ready (what ``manage.py db_worker`` does)."""
-    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO(), stderr=io.StringIO())
 
 
 def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -91,7 +93,7 @@ def test_pack_and_ship_are_delivered_signed_in_order_by_the_worker(api, seeded, 
     assert deliveries(hook["id"]) == [(t, "delivered", 1) for t in PACK_EVENTS + SHIP_EVENTS]
     assert list(WebhookAttempt.objects.values_list("number", "status_code", "response_excerpt",
                                                    "error")) == [(1, 200, "ok", "")] * 6
-    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
+    assert task_statuses() == {"SUCCESSFUL"}
 
 
 def test_the_payloads_are_the_package_and_shipment_as_the_api_shows_them(api, seeded, package, receiver):
@@ -276,13 +278,12 @@ def test_the_worker_schedules_itself_for_the_next_retry(api, seeded, package, re
 
     [row] = ordered_deliveries(hook["id"])
     assert (row.status, row.attempts) == ("pending", 1)
-    [task] = DBTaskResult.objects.filter(status="READY")
-    assert (task.task_path, task.run_after) == ("webhooks.tasks.deliver_pending", row.next_attempt_at)
+    assert scheduled_tasks() == [(TASK_PATH, at_task_precision(row.next_attempt_at))]
 
     # Ten seconds pass.
     past = timezone.now() - timedelta(seconds=1)
     WebhookDelivery.objects.filter(pk=row.pk).update(next_attempt_at=past)
-    DBTaskResult.objects.filter(pk=task.pk).update(run_after=past)
+    make_scheduled_tasks_due(past)
     worker()
 
     assert deliveries(hook["id"]) == [("shipment.created", "delivered", 2)]
