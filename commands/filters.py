@@ -1,10 +1,11 @@
 import django_filters
 
 from commands.models import StateTransitionLog
+from oms.api.filters import FilterSet
 
 
-class StateTransitionLogFilter(django_filters.FilterSet):
-    content_type = django_filters.CharFilter(field_name="content_type__model",
+class StateTransitionLogFilter(FilterSet):
+    content_type = django_filters.CharFilter(field_name="content_type__model", max_length=100,
                                              help_text="Model name: package or transferorder.")
     created_date__gte = django_filters.IsoDateTimeFilter(field_name="created_date", lookup_expr="gte")
     created_date__lte = django_filters.IsoDateTimeFilter(field_name="created_date", lookup_expr="lte")

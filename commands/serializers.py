@@ -7,9 +7,14 @@ from commands.errors import CommandNotAllowed
 from commands.models import State, StateTransitionLog, Transition
 from commands.registry import registry
 from commands.services import transition_default_slug, transition_validate
+from oms.api.schema import input_schema
+from oms.api.serializers import BoundedModelSerializer, IdField, JsonSerializer, validate_json_storable
+
+INPUT_SCHEMA_HELP = ("The JSON schema (OpenAPI 3.0 dialect) of the command type's input_parameters: "
+                     "field names, types, bounds, which are required. Unknown keys are refused.")
 
 
-class StateSerializer(serializers.ModelSerializer):
+class StateSerializer(BoundedModelSerializer):
     class Meta:
         model = State
         fields = ["id", "name", "slug", "enum_class", "enum_value", "translations", "config",
@@ -37,7 +42,7 @@ class StateSerializer(serializers.ModelSerializer):
         return {f: getattr(self.instance, f) for f in ("name", "slug", "enum_class", "enum_value")}
 
 
-class StateShortSerializer(serializers.ModelSerializer):
+class StateShortSerializer(BoundedModelSerializer):
     """A state nested in a package or transfer: the spec's shape exactly."""
 
     class Meta:
@@ -46,27 +51,41 @@ class StateShortSerializer(serializers.ModelSerializer):
                   "modified_date"]
 
 
-class CommandSerializer(serializers.ModelSerializer):
-    """A transition in the seed's command-list shape, exactly."""
+class CommandSerializer(BoundedModelSerializer):
+    """A transition in the seed's command-list shape, plus the input its command type takes."""
+
+    input_schema = serializers.SerializerMethodField(help_text=INPUT_SCHEMA_HELP)
 
     class Meta:
         model = Transition
         fields = ["id", "label", "ui_visibility", "slug", "created_date", "modified_date",
-                  "translations", "command", "source_state", "destination_state"]
+                  "translations", "command", "source_state", "destination_state", "input_schema"]
+
+    def get_input_schema(self, transition: Transition) -> dict:
+        return transition_input_schema(transition)
 
 
-class TransitionSerializer(serializers.ModelSerializer):
+def transition_input_schema(transition: Transition) -> dict:
+    command_type = registry.get(transition.command)
+    return input_schema(command_type.input_serializer if command_type else None)
+
+
+class TransitionSerializer(BoundedModelSerializer):
     command = serializers.ChoiceField(choices=[])
     ui_visibility = serializers.ListField(
         child=serializers.ChoiceField(choices=ALL_VISIBILITY), required=False)
     slug = serializers.SlugField(max_length=255, allow_unicode=True, required=False,
                                  validators=[UniqueValidator(queryset=Transition.objects.all())])
+    input_schema = serializers.SerializerMethodField(help_text=INPUT_SCHEMA_HELP)
 
     class Meta:
         model = Transition
         fields = ["id", "label", "ui_visibility", "slug", "created_date", "modified_date",
                   "translations", "command", "source_state", "destination_state",
-                  "input_defaults", "is_active"]
+                  "input_defaults", "is_active", "input_schema"]
+
+    def get_input_schema(self, transition: Transition) -> dict:
+        return transition_input_schema(transition)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,6 +101,7 @@ class TransitionSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             current = {f.name: getattr(self.instance, f.name) for f in Transition._meta.fields}
         candidate = Transition(**{**current, **attrs})
+        self._check_input_defaults(candidate)
         try:
             transition_validate(candidate)
         except DjangoValidationError as error:
@@ -96,12 +116,27 @@ class TransitionSerializer(serializers.ModelSerializer):
         return attrs
 
 
+    @staticmethod
+    def _check_input_defaults(candidate: Transition) -> None:
+        """Defaults are merged under the caller's input: only keys the command type takes."""
+        command_type = registry.get(candidate.command)
+        defaults = candidate.input_defaults or {}
+        if not defaults or command_type is None or command_type.input_serializer is None:
+            return
+        known = set(command_type.input_serializer(context={}).fields)
+        unknown = sorted(set(defaults) - known)
+        if unknown:
+            raise serializers.ValidationError({"input_defaults": [
+                f"{candidate.command} takes no input parameter(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known)) or 'none'}."]})
+
+
 def _is_not_allowed(error: DjangoValidationError) -> bool:
     """transition_validate refuses impossible moves with the seed's message (commands_100_1)."""
     return any(m.startswith(CommandNotAllowed.default_message) for m in error.messages)
 
 
-class StateTransitionLogSerializer(serializers.ModelSerializer):
+class StateTransitionLogSerializer(BoundedModelSerializer):
     content_type = serializers.CharField(source="content_type.model", read_only=True)
 
     class Meta:
@@ -110,7 +145,12 @@ class StateTransitionLogSerializer(serializers.ModelSerializer):
                   "created_date", "modified_date"]
 
 
-class CommandRequestSerializer(serializers.Serializer):
-    transition = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
-    slug = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=255)
-    input_parameters = serializers.DictField(required=False, default=dict)
+class CommandRequestSerializer(JsonSerializer):
+    transition = IdField(required=False, allow_null=True, help_text="The transition's id.")
+    slug = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=255,
+                                 help_text="The transition's slug (instead of, or with, its id).")
+    # Keys are checked too: they are echoed in errors and stored with idempotency records.
+    input_parameters = serializers.DictField(
+        required=False, default=dict, validators=[validate_json_storable],
+        help_text="The command type's input: see the transition's input_schema. Unknown keys "
+                  "answer 400 (commands_100_4).")

@@ -50,8 +50,9 @@ class CommandViewMixin:
 
     @extend_schema(
         request=CommandRequestSerializer,
-        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, location=OpenApiParameter.HEADER,
-                                     required=False, description="Replays the first response.")],
+        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, {"type": "string", "maxLength": 255},
+                                     location=OpenApiParameter.HEADER, required=False,
+                                     description="Replays the first response.")],
         responses={200: inline_serializer("CommandResponse", {
             "package_id": serializers.IntegerField(),
             "package_number": serializers.CharField(),

@@ -1,15 +1,16 @@
 from rest_framework import serializers
 
 from locations.models import CargoCompany, Stock, StockLocation
+from oms.api.serializers import INT_MAX, BoundedModelSerializer, JsonSerializer
 
 
-class CargoCompanySerializer(serializers.ModelSerializer):
+class CargoCompanySerializer(BoundedModelSerializer):
     class Meta:
         model = CargoCompany
         fields = ["id", "name", "code", "is_active", "created_date", "modified_date"]
 
 
-class StockLocationSerializer(serializers.ModelSerializer):
+class StockLocationSerializer(BoundedModelSerializer):
     quota = serializers.IntegerField(read_only=True)
     available_quota = serializers.IntegerField(read_only=True, allow_null=True)
 
@@ -19,15 +20,17 @@ class StockLocationSerializer(serializers.ModelSerializer):
                   "is_fulfillment_center", "is_transfer_center", "is_pickup_location", "city",
                   "country", "latitude", "longitude", "max_quota", "quota", "available_quota",
                   "default_cargo_company", "created_date", "modified_date"]
+        extra_kwargs = {"latitude": {"min_value": -90, "max_value": 90},
+                        "longitude": {"min_value": -180, "max_value": 180}}
 
 
-class StockLocationShortSerializer(serializers.ModelSerializer):
+class StockLocationShortSerializer(BoundedModelSerializer):
     class Meta:
         model = StockLocation
         fields = ["id", "name", "erp_code", "stock_location_type"]
 
 
-class StockSerializer(serializers.ModelSerializer):
+class StockSerializer(BoundedModelSerializer):
     reserved = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -36,11 +39,20 @@ class StockSerializer(serializers.ModelSerializer):
                   "modified_date"]
 
 
-class StockUpsertRowSerializer(serializers.Serializer):
+class StockUpsertRowSerializer(JsonSerializer):
     # The erp code; the view resolves all of a batch's codes in one query.
     stock_location = serializers.CharField(max_length=64)
     sku = serializers.CharField(max_length=128)
-    quantity = serializers.IntegerField(min_value=0)
+    quantity = serializers.IntegerField(min_value=0, max_value=INT_MAX)
+
+
+class StockAvailabilityQuerySerializer(serializers.Serializer):
+    """``GET stocks/query-stock-availability/?sku=A&sku=A&erp_code=WH1``."""
+
+    sku = serializers.ListField(child=serializers.CharField(max_length=128), max_length=1000,
+                                help_text="Repeat a SKU to ask for that many units.")
+    erp_code = serializers.ListField(child=serializers.CharField(max_length=64), max_length=100,
+                                     help_text="Locations to answer for.")
 
 
 class StockUpsertSerializer(serializers.ListSerializer):

@@ -1,8 +1,7 @@
 from collections import Counter
 
 from django.db import transaction
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -13,6 +12,7 @@ from accounts.scoping import user_scope
 from locations.models import CargoCompany, Stock, StockLocation
 from locations.serializers import (
     CargoCompanySerializer,
+    StockAvailabilityQuerySerializer,
     StockLocationSerializer,
     StockSerializer,
     StockUpsertRowSerializer,
@@ -95,15 +95,16 @@ class StockViewSet(OmsReadOnlyModelViewSet):
             result = stocks_upsert(rows=rows.validated_data)
         return Response(result)
 
-    @extend_schema(parameters=[
-        OpenApiParameter("sku", many=True, description="Repeat a SKU to ask for that many units."),
-        OpenApiParameter("erp_code", many=True, description="Locations to answer for.")],
-        responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[StockAvailabilityQuerySerializer],
+                   responses={200: {"type": "object", "additionalProperties": {"type": "boolean"}}})
     @action(detail=False, methods=["get"], url_path="query-stock-availability")
     def query_stock_availability(self, request):
         """``?sku=A&sku=A&erp_code=WH1`` → ``{"WH1": true}`` when WH1 has 2 of A available."""
-        skus = Counter(request.query_params.getlist("sku"))
-        codes = request.query_params.getlist("erp_code")
+        query = StockAvailabilityQuerySerializer(data={"sku": request.query_params.getlist("sku"),
+                                                       "erp_code": request.query_params.getlist("erp_code")})
+        query.is_valid(raise_exception=True)
+        skus = Counter(query.validated_data["sku"])
+        codes = query.validated_data["erp_code"]
         if not skus or not codes:
             raise ValidationError({"non_field_errors": ["Give at least one sku and one erp_code."]})
         # A store user asks about its own locations only; others read as unknown.

@@ -153,14 +153,21 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["oms.api.permissions.ModelPermissionsOrReadOnly"],
+    # Strict query strings: unknown parameters, out-of-range numbers and dates answer 400.
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "oms.api.filters.FilterBackend",
+        "oms.api.filters.OrderingFilter",
+        "oms.api.filters.SearchFilter",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "oms.api.parsers.JSONParser",  # refuses bodies nested too deep with a 400
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "oms.api.pagination.PageLimitPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "oms.api.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "oms.api.schema.OMSAutoSchema",
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -171,6 +178,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The contract is JSON (the form parsers serve the browsable API only).
+    "PARSER_WHITELIST": ["oms.api.parsers.JSONParser"],
     "ENUM_NAME_OVERRIDES": {
         "PackageStatusEnum": "packages.enums.PackageStatus",
         "TransferStatusEnum": "transfers.enums.TransferStatus",

@@ -45,6 +45,12 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
 ]
 
+# Errors raised outside DRF's views (URL resolution, middleware) answer JSON under /api/.
+handler400 = "oms.api.exceptions.bad_request"
+handler403 = "oms.api.exceptions.permission_denied"
+handler404 = "oms.api.exceptions.page_not_found"
+handler500 = "oms.api.exceptions.server_error"
+
 admin.site.site_header = "OMS administration"
 admin.site.site_title = "OMS"
 admin.site.index_title = "Orders, packages, transfers and configuration"

@@ -1,22 +1,25 @@
 from rest_framework import serializers
 
 from locations.models import CargoCompany
+from oms.api.serializers import INT_MAX, BoundedModelSerializer, JsonSerializer
 from orders.models import Channel, Order, OrderItem
 
+MAX_ORDER_LINES = 1000
 
-class ChannelSerializer(serializers.ModelSerializer):
+
+class ChannelSerializer(BoundedModelSerializer):
     class Meta:
         model = Channel
         fields = ["id", "name", "code", "channel_type", "created_date", "modified_date"]
 
 
-class OrderItemSerializer(serializers.ModelSerializer):
+class OrderItemSerializer(BoundedModelSerializer):
     class Meta:
         model = OrderItem
         fields = ["id", "sku", "quantity", "price", "currency", "status"]
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(BoundedModelSerializer):
     orderitem_set = OrderItemSerializer(many=True, read_only=True)
     channel = ChannelSerializer(read_only=True)
 
@@ -27,28 +30,28 @@ class OrderSerializer(serializers.ModelSerializer):
                   "orderitem_set", "created_date", "modified_date"]
 
 
-class OrderShortSerializer(serializers.ModelSerializer):
+class OrderShortSerializer(BoundedModelSerializer):
     class Meta:
         model = Order
         fields = ["id", "number", "channel", "status", "cargo_company", "tracking_number",
                   "date_placed"]
 
 
-class IntakeItemSerializer(serializers.Serializer):
+class IntakeItemSerializer(JsonSerializer):
     sku = serializers.CharField(max_length=128)
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=INT_MAX)
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
     currency = serializers.CharField(max_length=3, default="TRY")
 
 
-class CustomerSerializer(serializers.Serializer):
+class CustomerSerializer(JsonSerializer):
     first_name = serializers.CharField(max_length=128, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=128, required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
 
 
-class AddressSerializer(serializers.Serializer):
+class AddressSerializer(JsonSerializer):
     line = serializers.CharField(max_length=512, required=False, allow_blank=True)
     city = serializers.CharField(max_length=128, required=False, allow_blank=True)
     country = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -57,7 +60,7 @@ class AddressSerializer(serializers.Serializer):
     longitude = serializers.FloatField(required=False, min_value=-180, max_value=180)
 
 
-class OrderIntakeSerializer(serializers.Serializer):
+class OrderIntakeSerializer(JsonSerializer):
     """``POST /orders/``: the order as the channel sends it; planned at once."""
 
     number = serializers.CharField(max_length=64)
@@ -73,5 +76,16 @@ class OrderIntakeSerializer(serializers.Serializer):
     tracking_number = serializers.CharField(max_length=128, required=False, allow_null=True,
                                             allow_blank=True)
     date_placed = serializers.DateTimeField(required=False)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
-    items = IntakeItemSerializer(many=True, allow_empty=False)
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+    items = IntakeItemSerializer(many=True, allow_empty=False, max_length=MAX_ORDER_LINES)
+
+    def validate_items(self, items):
+        # Lines of one SKU are planned together: their total must fit a quantity column too.
+        totals: dict[str, int] = {}
+        for item in items:
+            totals[item["sku"]] = totals.get(item["sku"], 0) + item["quantity"]
+        too_many = sorted(sku for sku, total in totals.items() if total > INT_MAX)
+        if too_many:
+            raise serializers.ValidationError(
+                f"The total quantity of {', '.join(too_many)} exceeds {INT_MAX}.")
+        return items

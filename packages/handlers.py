@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from commands.registry import (
@@ -13,6 +14,7 @@ from commands.registry import (
 )
 from locations.models import CargoCompany
 from locations.services import quota_batch
+from oms.api.serializers import BIGINT_MAX, IdField, StrictSerializer, parse_id
 from oms.db import lock_many
 from orders.models import Order
 from packages.enums import PackageStatus, ShipmentStatus
@@ -57,20 +59,29 @@ def package_response(package: Package, *, origin: Package | None = None) -> Comm
     })
 
 
-class NoInput(serializers.Serializer):
+# Command input serializers are strict: a key the command does not take answers 400
+# (commands_100_4) naming it, instead of being dropped.
+class NoInput(StrictSerializer):
     pass
 
 
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+                                {"type": "string", "minLength": 1, "maxLength": 64}],
+                      "description": "An active cargo company, by id or by code."})
 class CargoCompanyRef(serializers.Field):
     """A cargo company by id or by ``code``."""
 
     default_error_messages = {"unknown": "Unknown cargo company '{value}'."}
 
     def to_internal_value(self, data):
-        value = str(data).strip()
-        if not value:
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
             self.fail("unknown", value=data)
-        lookup = {"pk": int(value)} if value.isdigit() else {"code": value}
+        value = str(data).strip()
+        if not value or len(value) > 64:
+            self.fail("unknown", value=value[:64])
+        # Only ASCII digits are an id ("²".isdigit() is true, and int("²") raises).
+        pk = parse_id(value)
+        lookup = {"pk": pk} if pk is not None else {"code": value}
         company = CargoCompany.objects.filter(is_active=True, **lookup).first()
         if company is None:
             self.fail("unknown", value=data)
@@ -80,11 +91,15 @@ class CargoCompanyRef(serializers.Field):
         return value.pk
 
 
-MAX_ID = 2**63 - 1
+MAX_LISTED_ITEMS = 1000
 
 
 class PackageItemIds(serializers.ListField):
-    child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    child = IdField()
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", MAX_LISTED_ITEMS)
+        super().__init__(**kwargs)
 
 
 def check_items_belong(package: Package, item_ids: list[int]) -> list[int]:
@@ -133,7 +148,7 @@ def channel_based_complete_packaging(ctx: CommandContext) -> CommandResult:
 
 
 # -- shipping ----------------------------------------------------------------------------------------
-class ShipInput(serializers.Serializer):
+class ShipInput(StrictSerializer):
     package_items = PackageItemIds(required=False, allow_empty=True)
 
 
@@ -145,7 +160,7 @@ def ship_the_package(ctx: CommandContext) -> CommandResult:
     return package_response(ctx.obj)
 
 
-class ShipAdvancedInput(serializers.Serializer):
+class ShipAdvancedInput(StrictSerializer):
     tracking_number = serializers.CharField(max_length=128)
     cargo_company = CargoCompanyRef()
 
@@ -181,7 +196,7 @@ def update_package_shipment_status(ctx: CommandContext) -> CommandResult:
     return package_response(ctx.obj)
 
 
-class ShipmentInfoInput(serializers.Serializer):
+class ShipmentInfoInput(StrictSerializer):
     cargo_company = CargoCompanyRef(required=False)
     tracking_number = serializers.CharField(max_length=128, required=False)
     query_number = serializers.CharField(max_length=128, required=False)
@@ -201,7 +216,7 @@ def update_shipment_info(ctx: CommandContext) -> CommandResult:
 
 
 # -- blocking ------------------------------------------------------------------------------------------
-class ReasonInput(serializers.Serializer):
+class ReasonInput(StrictSerializer):
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
 
@@ -236,7 +251,7 @@ def packed_for_refund(ctx: CommandContext) -> CommandResult:
     return package_response(ctx.obj)
 
 
-class InvoiceInput(serializers.Serializer):
+class InvoiceInput(StrictSerializer):
     invoice_number = serializers.CharField(max_length=64)
     invoice_date = serializers.DateTimeField(required=False)
     document_type = serializers.CharField(max_length=32, required=False, allow_blank=True)

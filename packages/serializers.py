@@ -1,33 +1,35 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from commands.serializers import CommandSerializer, StateShortSerializer
 from locations.serializers import StockLocationShortSerializer
+from oms.api.serializers import BoundedModelSerializer
 from orders.serializers import OrderShortSerializer
 from packages.models import Package, PackageDenialReason, PackageItem, Shipment
 
 
-class PackageDenialReasonSerializer(serializers.ModelSerializer):
+class PackageDenialReasonSerializer(BoundedModelSerializer):
     class Meta:
         model = PackageDenialReason
         fields = ["id", "title", "remote_id", "priority", "is_active", "created_date",
                   "modified_date"]
 
 
-class PackageItemSerializer(serializers.ModelSerializer):
+class PackageItemSerializer(BoundedModelSerializer):
     class Meta:
         model = PackageItem
         fields = ["id", "package", "order_item", "sku", "quantity", "status", "created_date",
                   "modified_date"]
 
 
-class ShipmentSerializer(serializers.ModelSerializer):
+class ShipmentSerializer(BoundedModelSerializer):
     class Meta:
         model = Shipment
         fields = ["id", "package", "cargo_company", "tracking_number", "query_number", "status",
                   "shipped_date", "has_shipping_document", "created_date", "modified_date"]
 
 
-class PackageListSerializer(serializers.ModelSerializer):
+class PackageListSerializer(BoundedModelSerializer):
     state = StateShortSerializer(read_only=True)
     stock_location = StockLocationShortSerializer(read_only=True)
     order = OrderShortSerializer(read_only=True)
@@ -52,12 +54,13 @@ class PackageDetailSerializer(PackageListSerializer):
         shipment = getattr(package, "shipment", None)
         return ShipmentSerializer(shipment).data if shipment is not None else None
 
+    @extend_schema_field(CommandSerializer(many=True))
     def get_commands(self, package: Package) -> list[dict]:
         commands = self.context.get("commands", {}).get(package.state_id, [])
         return CommandSerializer(commands, many=True).data
 
 
-class PackageShortSerializer(serializers.ModelSerializer):
+class PackageShortSerializer(BoundedModelSerializer):
     class Meta:
         model = Package
         fields = ["id", "number", "order", "stock_location", "status", "state", "created_date",

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 
 from commands.views import CommandViewMixin
@@ -33,6 +34,7 @@ class PackageViewSet(CommandViewMixin, OmsReadOnlyModelViewSet):
         return {"retrieve": PackageDetailSerializer,
                 "short": PackageShortSerializer}.get(self.action, PackageListSerializer)
 
+    @extend_schema(responses=PackageShortSerializer(many=True))  # paginated and filtered like list
     @action(detail=False, methods=["get"])
     def short(self, request):
         """A light list (ids, numbers, state) for integrations polling for changes."""

@@ -8,11 +8,12 @@ from rest_framework import serializers
 from commands.registry import CommandContext, CommandResult, command_type
 from locations.models import Stock, StockLocation
 from locations.services import reservations_release, stock_lock_skus
+from oms.api.serializers import IdField, IdRelatedField, StrictSerializer
 from packages.enums import ItemStatus, PackageStatus
 from packages.errors import ItemNotInPackage, NoStockToReplan
 from packages.events import package_refused
 from packages.handlers import (
-    MAX_ID,
+    MAX_LISTED_ITEMS,
     PACKAGE,
     NoInput,
     PackageItemIds,
@@ -38,7 +39,7 @@ from transfers.services import transfer_create
 S = PackageStatus
 
 
-class OutOfStockInput(serializers.Serializer):
+class OutOfStockInput(StrictSerializer):
     package_items = PackageItemIds(allow_empty=False)
 
 
@@ -152,8 +153,8 @@ def repack(ctx: CommandContext) -> CommandResult:
     return CommandResult(package_response(package, origin=origin).body, update_fields=("stock_location",))
 
 
-class RefuseInput(serializers.Serializer):
-    denial_reason = serializers.PrimaryKeyRelatedField(
+class RefuseInput(StrictSerializer):
+    denial_reason = IdRelatedField(
         queryset=PackageDenialReason.objects.filter(is_active=True),
         error_messages={"does_not_exist": "Unknown or inactive denial reason {pk_value}."})
 
@@ -169,15 +170,15 @@ def package_refuse(ctx: CommandContext) -> CommandResult:
                          after=lambda: package_refused(package))
 
 
-class AssignmentGroup(serializers.Serializer):
+class AssignmentGroup(StrictSerializer):
     package_items = PackageItemIds(allow_empty=False)
     stock_location = serializers.SlugRelatedField(
         slug_field="erp_code", queryset=StockLocation.objects.filter(is_active=True),
         error_messages={"does_not_exist": "Unknown or inactive stock location '{value}'."})
 
 
-class AssignInput(serializers.Serializer):
-    assignment_groups = AssignmentGroup(many=True, allow_empty=False)
+class AssignInput(StrictSerializer):
+    assignment_groups = AssignmentGroup(many=True, allow_empty=False, max_length=MAX_LISTED_ITEMS)
 
     def validate_assignment_groups(self, groups):
         package = self.context["obj"]
@@ -262,9 +263,8 @@ def transfer_product_not_found(ctx: CommandContext) -> CommandResult:
     return _resource(ctx, excluded_items=every, write_off=every, reason="transfer re-sourced")
 
 
-class TransferOutOfStockInput(serializers.Serializer):
-    transfer_items = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
-                                           allow_empty=False)
+class TransferOutOfStockInput(StrictSerializer):
+    transfer_items = serializers.ListField(child=IdField(), allow_empty=False, max_length=MAX_LISTED_ITEMS)
 
 
 @command_type("TRANSFER_OUT_OF_STOCK", object_type="transfer", fsm_method="mark_out_of_stock",

@@ -3,11 +3,14 @@ from rest_framework import serializers
 
 from commands.models import State
 from locations.models import CargoCompany, StockLocation
+from oms.api.serializers import BoundedModelSerializer, IdRelatedField
 from orders.models import Channel
 from orders.serializers import OrderSerializer
 from packages.serializers import PackageShortSerializer
 from planning.enums import SortKey
 from planning.models import Rule, Scenario
+
+MAX_RULES = 100
 
 
 class OrderWithPackagesSerializer(OrderSerializer):
@@ -17,13 +20,12 @@ class OrderWithPackagesSerializer(OrderSerializer):
         fields = [*OrderSerializer.Meta.fields, "packages"]
 
 
-class RuleSerializer(serializers.ModelSerializer):
-    stock_locations = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=StockLocation.objects.all(), required=False)
-    except_stock_locations = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=StockLocation.objects.all(), required=False)
+class RuleSerializer(BoundedModelSerializer):
+    stock_locations = IdRelatedField(many=True, queryset=StockLocation.objects.all(), required=False)
+    except_stock_locations = IdRelatedField(many=True, queryset=StockLocation.objects.all(),
+                                            required=False)
     sort_keys = serializers.ListField(child=serializers.ChoiceField(choices=SortKey.values),
-                                      required=False)
+                                      required=False, max_length=len(SortKey.values))
 
     class Meta:
         model = Rule
@@ -37,14 +39,13 @@ class RuleSerializer(serializers.ModelSerializer):
         return keys
 
 
-class ScenarioSerializer(serializers.ModelSerializer):
-    rules = RuleSerializer(many=True, required=False)
-    channels = serializers.PrimaryKeyRelatedField(many=True, queryset=Channel.objects.all(),
-                                                  required=False)
-    cargo_companies = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=CargoCompany.objects.all(), required=False)
-    payment_types = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
-    initial_state = serializers.PrimaryKeyRelatedField(
+class ScenarioSerializer(BoundedModelSerializer):
+    rules = RuleSerializer(many=True, required=False, max_length=MAX_RULES)
+    channels = IdRelatedField(many=True, queryset=Channel.objects.all(), required=False)
+    cargo_companies = IdRelatedField(many=True, queryset=CargoCompany.objects.all(), required=False)
+    payment_types = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
+                                          max_length=100)
+    initial_state = IdRelatedField(
         queryset=State.objects.filter(enum_class="PackageStatus", enum_value__in=["100", "150", "200"]),
         required=False, allow_null=True)
 

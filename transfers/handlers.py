@@ -13,6 +13,7 @@ from commands.models import State
 from commands.registry import CommandContext, CommandResult, ObjectType, command_type, registry
 from locations.models import Reservation, Stock
 from locations.services import reservations_consume
+from oms.api.serializers import StrictSerializer
 from oms.db import lock_many
 from orders.models import Order
 from packages.enums import PackageStatus, ShipmentStatus
@@ -132,7 +133,7 @@ def transfer_ready_for_dispatch(ctx: CommandContext) -> CommandResult:
     return transfer_response(ctx)
 
 
-class TransferShipmentInput(serializers.Serializer):
+class TransferShipmentInput(StrictSerializer):
     cargo_company = CargoCompanyRef()
     tracking_number = serializers.CharField(max_length=128)
 

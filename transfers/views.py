@@ -1,20 +1,8 @@
-import django_filters
-
 from commands.views import CommandViewMixin
 from oms.api.viewsets import OmsReadOnlyModelViewSet
+from transfers.filters import TransferOrderFilter
 from transfers.models import TransferOrder
 from transfers.serializers import TransferOrderDetailSerializer, TransferOrderSerializer
-
-
-class TransferOrderFilter(django_filters.FilterSet):
-    state__enum_value = django_filters.CharFilter(field_name="state__enum_value")
-    source__erp_code = django_filters.CharFilter(field_name="source__erp_code")
-    destination__erp_code = django_filters.CharFilter(field_name="destination__erp_code")
-    order__number = django_filters.CharFilter(field_name="order__number")
-
-    class Meta:
-        model = TransferOrder
-        fields = ["state", "status", "package", "source", "destination"]
 
 
 class TransferOrderViewSet(CommandViewMixin, OmsReadOnlyModelViewSet):

@@ -141,4 +141,4 @@ def test_400_for_a_malformed_json_body(db, api):
 def test_400_for_a_bad_filter_value(db, api):
     response = api.get(f"{API}packages/", {"id__gt": "abc"})
     assert response.status_code == 400
-    assert response.json() == {"error": {"id__gt": ["Enter a number."]}, "status_code": 400}
+    assert response.json() == {"error": {"id__gt": ["Enter a whole number."]}, "status_code": 400}

@@ -2,6 +2,7 @@
 pagination, instore restriction, and the other endpoints."""
 
 from datetime import UTC, datetime
+from unittest.mock import ANY
 
 import pytest
 from rest_framework.test import APIClient
@@ -28,7 +29,7 @@ API = "/api/v1/oms/"
 STATE_KEYS = {"id", "name", "enum_class", "enum_value", "translations", "config", "created_date",
               "modified_date"}
 COMMAND_KEYS = {"id", "label", "ui_visibility", "slug", "created_date", "modified_date",
-                "translations", "command", "source_state", "destination_state"}
+                "translations", "command", "source_state", "destination_state", "input_schema"}
 # Spec §2: every model's id/created_date/modified_date, and the Package's wire names.
 PACKAGE_DETAIL_KEYS = {"id", "created_date", "modified_date", "number", "order", "stock_location",
                        "status", "state", "previous_state", "denial_reason", "invoice_number",
@@ -45,12 +46,13 @@ def result_ids(response) -> list[int]:
 
 
 def command_entry(transition: Transition) -> dict:
-    """A transition in the seed's command-list shape."""
+    """A transition in the seed's command-list shape (its input_schema is asserted exactly in
+    tests/api/test_schema_contract.py)."""
     return {"id": transition.id, "label": transition.label, "ui_visibility": transition.ui_visibility,
             "slug": transition.slug, "created_date": iso(transition.created_date),
             "modified_date": iso(transition.modified_date), "translations": transition.translations,
             "command": transition.command, "source_state": transition.source_state_id,
-            "destination_state": transition.destination_state_id}
+            "destination_state": transition.destination_state_id, "input_schema": ANY}
 
 
 def user_with_profile(channel: str, locations=()) -> APIClient:
