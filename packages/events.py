@@ -1,41 +1,141 @@
 """Webhook events of packages and shipments (spec §8), added to the transaction's outbox.
-Payloads are the object as its detail endpoint serializes it at that moment."""
+
+Payloads are the object as its detail endpoint serializes it at that moment — built here by plain
+functions from the objects the command already holds, not by the DRF serializers (their field
+construction cost more than the rest of a command); tests/webhooks/test_payloads.py keeps the two
+equal. An event no active subscription wants is not built at all (webhooks.outbox)."""
 
 from __future__ import annotations
 
-from commands.selectors import commands_for_states
+from collections.abc import Sequence
+from typing import Any
+
+from rest_framework.fields import DateTimeField
+
+from commands.cache import commands_config
+from commands.serializers import transition_input_schema
 from packages.enums import PackageStatus
-from packages.models import Package, Shipment
-from packages.selectors import package_detail_queryset
-from packages.serializers import PackageDetailSerializer, ShipmentSerializer
+from packages.models import Package, PackageItem, Shipment
 from webhooks.outbox import event_add
 
-
-def package_payload(package: Package) -> dict:
-    fresh = package_detail_queryset(None).get(pk=package.pk)
-    context = {"commands": commands_for_states([fresh.state_id], None)}
-    return dict(PackageDetailSerializer(fresh, context=context).data)
+# One field instance per process: DRF's own formatting of datetimes (DATETIME_FORMAT, time zone).
+_datetime = DateTimeField().to_representation
+UNKNOWN: Any = object()
 
 
-def package_created(package: Package) -> None:
-    event_add("package.created", package_payload(package))
+def _dt(value):
+    return _datetime(value) if value is not None else None
 
 
-def package_transitioned(package: Package) -> None:
-    payload = package_payload(package)
+def state_data(state) -> dict:
+    """``StateShortSerializer``."""
+    return {"id": state.pk, "name": state.name, "enum_class": state.enum_class,
+            "enum_value": state.enum_value, "translations": state.translations, "config": state.config,
+            "created_date": _dt(state.created_date), "modified_date": _dt(state.modified_date)}
+
+
+def command_data(transition) -> dict:
+    """``CommandSerializer``."""
+    return {"id": transition.pk, "label": transition.label, "ui_visibility": transition.ui_visibility,
+            "slug": transition.slug, "created_date": _dt(transition.created_date),
+            "modified_date": _dt(transition.modified_date), "translations": transition.translations,
+            "command": transition.command, "source_state": transition.source_state_id,
+            "destination_state": transition.destination_state_id,
+            "input_schema": transition_input_schema(transition)}
+
+
+def commands_data(state_id: int) -> list[dict]:
+    """The commands offered in a state to the OMS itself (every channel), as the detail shows them."""
+    from commands.registry import registry
+
+    return [command_data(t) for t in commands_config().outgoing.get(state_id, ())
+            if (ct := registry.get(t.command)) is not None and ct.is_implemented]
+
+
+def item_data(item: PackageItem) -> dict:
+    """``PackageItemSerializer``."""
+    return {"id": item.pk, "package": item.package_id, "order_item": item.order_item_id, "sku": item.sku,
+            "quantity": item.quantity, "status": item.status, "created_date": _dt(item.created_date),
+            "modified_date": _dt(item.modified_date)}
+
+
+def shipment_data(shipment: Shipment) -> dict:
+    """``ShipmentSerializer``."""
+    return {"id": shipment.pk, "package": shipment.package_id, "cargo_company": shipment.cargo_company_id,
+            "tracking_number": shipment.tracking_number, "query_number": shipment.query_number,
+            "status": shipment.status, "shipped_date": _dt(shipment.shipped_date),
+            "has_shipping_document": shipment.has_shipping_document,
+            "created_date": _dt(shipment.created_date), "modified_date": _dt(shipment.modified_date)}
+
+
+def package_payload(package: Package, *, items: Sequence[PackageItem] | None = None,
+                    shipment: Shipment | None = UNKNOWN) -> dict:
+    """``PackageDetailSerializer`` with every channel's commands, from loaded objects: the package
+    with its state, stock location and order as they are now; its items (read when not given,
+    by id) and its shipment (read when not given; None: it has none)."""
+    if items is None:
+        items = PackageItem.objects.filter(package_id=package.pk).order_by("id")
+    if shipment is UNKNOWN:
+        shipment = Shipment.objects.filter(package_id=package.pk).first()
+    order, location = package.order, package.stock_location
+    return {
+        "id": package.pk, "number": package.number,
+        "order": {"id": order.pk, "number": order.number, "channel": order.channel_id,
+                  "status": int(order.status), "cargo_company": order.cargo_company_id,
+                  "tracking_number": order.tracking_number, "date_placed": _dt(order.date_placed)},
+        "stock_location": {"id": location.pk, "name": location.name, "erp_code": location.erp_code,
+                           "stock_location_type": location.stock_location_type},
+        "status": int(package.status), "state": state_data(package.state),
+        "previous_state": package.previous_state_id, "denial_reason": package.denial_reason_id,
+        "invoice_number": package.invoice_number, "invoice_date": _dt(package.invoice_date),
+        "invoice_document_type": package.invoice_document_type,
+        "created_date": _dt(package.created_date), "modified_date": _dt(package.modified_date),
+        "invoice_document": package.invoice_document,
+        "packageitem_set": [item_data(item) for item in items],
+        "shipment": shipment_data(shipment) if shipment is not None else None,
+        "commands": commands_data(package.state_id),
+    }
+
+
+def _fresh(package: Package) -> Package:
+    """The package re-read with what its payload shows (the order's derived status may have moved
+    in this transaction)."""
+    return Package.objects.select_related("state", "stock_location", "order").get(pk=package.pk)
+
+
+def package_created(package: Package, **loaded) -> None:
+    """A new package (no shipment yet). ``loaded``: see ``package_transitioned``."""
+    event_add("package.created", lambda: package_payload(_fresh(package), **{"shipment": None, **loaded}))
+
+
+def package_transitioned(package: Package, **loaded) -> None:
+    """``loaded``: what the caller knows is current (``items``, ``shipment``); the rest is read."""
+    payload = _once(lambda: package_payload(_fresh(package), **loaded))
     event_add("package.status.transitioned", payload)
     event_add(f"package.status.{PackageStatus(package.status).name.lower()}", payload)
 
 
 def package_refused(package: Package) -> None:
-    event_add("package.refused", package_payload(package))
+    event_add("package.refused", lambda: package_payload(_fresh(package)))
 
 
 def shipment_event(event_type: str, shipment: Shipment) -> None:
-    event_add(event_type, dict(ShipmentSerializer(shipment).data))
+    event_add(event_type, lambda: shipment_data(shipment))
 
 
 def shipment_tracking_set(shipment: Shipment) -> None:
     """``package.shipment.awb_number``: a tracking (air waybill) number was set."""
     if shipment.tracking_number:
         shipment_event("package.shipment.awb_number", shipment)
+
+
+def _once(build):
+    """A payload factory that builds at most once (several events share one payload)."""
+    built: list[dict] = []
+
+    def payload() -> dict:
+        if not built:
+            built.append(build())
+        return built[0]
+
+    return payload

@@ -16,7 +16,7 @@ from commands.registry import registry
 from locations.models import Stock, StockLocation
 from orders.models import Order
 from tests.factories import StockLocationFactory, UserFactory, make_package
-from webhooks.models import WebhookEvent
+from webhooks.models import WebhookEvent, WebhookSubscription
 
 NOT_ALLOWED = ("Command definition is not allowed! Check source & destination states of command to "
                "be created")
@@ -159,6 +159,7 @@ def test_state_transition_log_is_read_only(seeded, staff_client, staff_user):
 
 # -- system-maintained counters --------------------------------------------------------------------------
 def test_editing_a_location_never_writes_its_quota(seeded, staff_client):
+    WebhookSubscription.objects.create(event_type="stock_location.*", target_url="https://hooks.example.com/h")
     location = StockLocationFactory(name="Kadıköy", erp_code="KDK01", max_quota=5)
     make_package(location=location)
     url = reverse("admin:locations_stocklocation_change", args=[location.pk])
@@ -181,6 +182,7 @@ def test_editing_a_location_never_writes_its_quota(seeded, staff_client):
 
 
 def test_adding_a_location_from_the_admin_adds_its_webhook_event(seeded, staff_client):
+    WebhookSubscription.objects.create(event_type="stock_location.*", target_url="https://hooks.example.com/h")
     response = staff_client.post(reverse("admin:locations_stocklocation_add"), {
         "name": "Moda", "erp_code": "MDA01", "stock_location_type": "store", "is_active": "on",
         "priority": "0", "city": "Istanbul", "country": "TR", "max_quota": ""})

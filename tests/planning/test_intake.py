@@ -386,8 +386,8 @@ def test_the_scenarios_initial_state_is_used_when_an_order_yields_several_packag
 
 
 # -- query count -----------------------------------------------------------------------------------
-ONE_ITEM_QUERIES = 34
-TEN_ITEM_QUERIES = 34
+ONE_ITEM_QUERIES = 30
+TEN_ITEM_QUERIES = 30
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
+from commands import cache
 from commands.dispatcher import command_run
 from packages.models import Package
 from planning.models import Rule, Scenario
@@ -33,6 +34,7 @@ def subscription(event_type: str = "*", *, is_active: bool = True, url: str = "h
 # -- a command's events ------------------------------------------------------------------------------
 def test_packing_writes_its_events_in_order_with_the_package_as_the_detail_endpoint_shows_it(
         api, seeded):
+    subscription("*")
     package = make_package(items=2)
     since = last_event_id()
 
@@ -154,16 +156,29 @@ def test_deliveries_are_created_only_for_matching_active_subscriptions(api, seed
     assert DBTaskResult.objects.count() == tasks_before + 1  # one worker task, whatever the number
 
 
-def test_no_delivery_and_no_task_without_a_matching_subscription(api, seeded):
+def test_no_event_no_delivery_and_no_task_without_a_matching_subscription(api, seeded):
     subscription("transfer.status.*")
+    subscription("*", is_active=False)
     package = make_package()
-    events_before, tasks_before = WebhookEvent.objects.count(), DBTaskResult.objects.count()
+    before = outbox()
 
     pack(api, seeded, package)
 
-    assert WebhookEvent.objects.count() == events_before + 3  # events are kept all the same
-    assert WebhookDelivery.objects.count() == 0
-    assert DBTaskResult.objects.count() == tasks_before
+    assert outbox() == before  # events nobody wants are not written (nor their payloads built)
+    assert Package.objects.get(pk=package.pk).status == 500
+
+
+def test_a_subscription_added_between_two_commands_gets_the_second_ones_events(api, seeded):
+    first, second = make_package(), make_package()
+    pack(api, seeded, first)
+    since = last_event_id()
+    hook = subscription("package.status.packed")
+
+    pack(api, seeded, second)
+
+    [event] = events_after(since)
+    assert (event.event_type, event.payload["id"]) == ("package.status.packed", second.pk)
+    assert list(WebhookDelivery.objects.values_list("subscription_id", "event_id")) == [(hook.pk, event.pk)]
 
 
 def _pack_queries(api, seeded, *, matching: int, non_matching: int = 0):
@@ -176,13 +191,15 @@ def _pack_queries(api, seeded, *, matching: int, non_matching: int = 0):
     package = make_package(items=3)
     transition = seeded.transition("COMPLETE_PACKAGING", 100, 500)
     ContentType.objects.clear_cache()
+    cache.commands_config(), cache.subscription_index()  # per-process caches warm, as in a server
     return package, transition
 
 
-# Pinned relative to the same command without deliveries (its absolute count belongs to
-# tests/commands/test_dispatcher.py): matching subscriptions add exactly 2 queries, the deliveries
-# insert and the task enqueue, whatever the number of subscriptions and deliveries.
-DELIVERY_QUERIES = 2
+# Pinned relative to the same command without subscriptions (its absolute count belongs to
+# tests/commands/test_dispatcher.py): wanted events add the same queries whatever the number of
+# subscriptions and deliveries — the package read for the payload (package, items, shipment),
+# the events insert, the deliveries insert and the task enqueue. Unwanted ones add nothing.
+DELIVERY_QUERIES = 6
 
 
 @pytest.mark.parametrize(("matching", "non_matching", "extra"), [

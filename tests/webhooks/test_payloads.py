@@ -1,0 +1,126 @@
+"""Webhook payloads are built without the DRF serializers (packages/events.py): they must stay the
+JSON the detail endpoint's serializers produce, for packages in every shape."""
+
+import json
+
+import pytest
+from django.utils import timezone
+
+from commands.dispatcher import command_run
+from commands.selectors import commands_for_states
+from locations.models import Stock
+from packages.events import package_payload, shipment_data
+from packages.models import Package, PackageItem, Shipment
+from packages.selectors import package_detail_queryset
+from packages.serializers import PackageDetailSerializer, ShipmentSerializer
+from tests.factories import (
+    CargoCompanyFactory,
+    DenialReasonFactory,
+    OrderFactory,
+    StockLocationFactory,
+    make_package,
+)
+from tests.webhooks.helpers import events_after, last_event_id, pack, ship
+from transfers.services import transfer_create
+from webhooks.models import WebhookSubscription
+
+
+def serialized(package: Package) -> dict:
+    """What the detail serializer makes of the package, with every channel's commands."""
+    fresh = package_detail_queryset(None).get(pk=package.pk)
+    context = {"commands": commands_for_states([fresh.state_id], None)}
+    return json.loads(json.dumps(PackageDetailSerializer(fresh, context=context).data))
+
+
+def built(package: Package) -> dict:
+    fresh = Package.objects.select_related("state", "stock_location", "order").get(pk=package.pk)
+    return json.loads(json.dumps(package_payload(fresh)))
+
+
+def run(package: Package, slug: str, **input_parameters) -> None:
+    command_run(object_type="package", object_id=package.pk, slug=slug, input_parameters=input_parameters)
+
+
+def waiting_with_two_items(seeded):
+    return make_package(items=2)
+
+
+def waiting_with_an_out_of_stock_item(seeded):
+    package = make_package(items=2)
+    PackageItem.objects.filter(pk=package.packageitem_set.order_by("id").first().pk).update(
+        status="out_of_stock")
+    return package
+
+
+def packed_with_a_shipment(seeded):
+    package = make_package(items=3)
+    run(package, "package__complete_packaging__waiting__packed")
+    return package
+
+
+def shipped_with_tracking_and_cargo(seeded):
+    cargo = CargoCompanyFactory(code="aras")
+    order = OrderFactory(cargo_company=cargo, tracking_number="ORDER-TRK")
+    package = make_package(order=order, items=1)
+    run(package, "package__complete_packaging__waiting__packed")
+    run(package, "package__ship_the_package_advanced__packed__shipped", cargo_company="aras",
+        tracking_number="TRK-1")
+    return package
+
+
+def blocked_with_reason_and_invoice(seeded):
+    package = make_package(items=1)
+    Package.objects.filter(pk=package.pk).update(
+        denial_reason=DenialReasonFactory(), invoice_number="INV-1", invoice_date=timezone.now(),
+        invoice_document_type="pdf", invoice_document="aGVsbG8=")
+    run(package, "package__block_the_package__waiting__blocked")
+    return package
+
+
+def waiting_for_a_transfer(seeded):
+    center = StockLocationFactory(is_transfer_center=True)
+    package = make_package(items=2, status=300)
+    item = package.packageitem_set.order_by("id").first()
+    Stock.objects.create(stock_location=center, sku=item.sku, quantity=5)
+    transfer_create(package=package, source=center, items=[item])
+    return package
+
+
+@pytest.mark.parametrize("shape", [
+    waiting_with_two_items, waiting_with_an_out_of_stock_item, packed_with_a_shipment,
+    shipped_with_tracking_and_cargo, blocked_with_reason_and_invoice, waiting_for_a_transfer,
+])
+def test_the_built_payload_is_the_detail_serializers_json(seeded, shape):
+    package = shape(seeded)
+
+    payload, expected = built(package), serialized(package)
+
+    assert payload == expected
+    assert list(payload) == list(expected)  # same keys, same order
+
+
+def test_a_shipments_built_payload_is_its_serializers_json(seeded):
+    package = shipped_with_tracking_and_cargo(seeded)
+    shipment = Shipment.objects.get(package=package)
+
+    assert json.loads(json.dumps(shipment_data(shipment))) == json.loads(
+        json.dumps(ShipmentSerializer(shipment).data))
+
+
+def test_the_events_of_pack_and_ship_carry_the_package_as_the_serializer_shows_it_then(api, seeded):
+    WebhookSubscription.objects.create(event_type="*", target_url="https://hooks.example.com/oms")
+    package = make_package(items=2)
+    since = last_event_id()
+
+    pack(api, seeded, package)
+    after_pack = serialized(package)
+    ship(api, seeded, package)
+    after_ship = serialized(package)
+
+    events = events_after(since)
+    assert [(e.event_type, e.payload) for e in events] == [
+        ("package.status.transitioned", after_pack), ("package.status.packed", after_pack),
+        ("shipment.created", after_pack["shipment"]),
+        ("package.status.transitioned", after_ship), ("package.status.shipped", after_ship),
+        ("shipment.status.updated", after_ship["shipment"]),
+    ]
