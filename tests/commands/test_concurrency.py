@@ -1,17 +1,14 @@
 """Spec §3.3 under real concurrency: threads with their own PostgreSQL connections."""
 
 import random
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from commands.models import StateTransitionLog
-from locations.models import Reservation, Stock, StockLocation
+from locations.models import Reservation, Stock
 from packages.models import Package
+from tests.concurrency import run_in_threads, thread_client
 from tests.factories import OrderFactory, StockLocationFactory, make_package
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -19,39 +16,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 THREADS = 16
 
 
-def run_in_threads(calls):
-    """Start every call at the same moment, each in its own thread and database connection."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as error:  # noqa: BLE001 - reported to the test as the result
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a command hung (deadlock or lock leak)"
-    return results
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
-
-
 def command(user, package_id, transition_id):
+    client = thread_client(user)
+
     def call():
-        response = client_for(user).post(f"/api/v1/oms/packages/{package_id}/command/",
-                                          {"transition": transition_id}, format="json")
+        response = client.post(f"/api/v1/oms/packages/{package_id}/command/",
+                                {"transition": transition_id}, format="json")
         return response.status_code, response.json() if response.content else None
     return call
 
@@ -120,20 +90,21 @@ def test_interleaved_commands_on_two_locations_do_not_deadlock(seeded, staff_use
     for location in (first, second):
         location.refresh_from_db()
         assert location.quota == Package.objects.filter(stock_location=location, status__lt=400).count()
-    assert StockLocation.objects.filter(quota__lt=0).count() == 0
 
 
 def test_concurrent_retries_with_one_idempotency_key_run_the_command_once(seeded, staff_user):
     package = make_package(skus={"A": 1})
     pack = seeded.transition("COMPLETE_PACKAGING", 100, 500)
 
-    def call():
-        response = client_for(staff_user).post(
-            f"/api/v1/oms/packages/{package.pk}/command/", {"transition": pack.pk}, format="json",
-            HTTP_IDEMPOTENCY_KEY="retry-storm")
-        return response.status_code, response.json(), response.headers.get("Idempotent-Replayed")
+    def retry_from(client):
+        def call():
+            response = client.post(
+                f"/api/v1/oms/packages/{package.pk}/command/", {"transition": pack.pk}, format="json",
+                HTTP_IDEMPOTENCY_KEY="retry-storm")
+            return response.status_code, response.json(), response.headers.get("Idempotent-Replayed")
+        return call
 
-    results = run_in_threads([call for _ in range(8)])
+    results = run_in_threads([retry_from(thread_client(staff_user)) for _ in range(8)])
 
     assert {r[0] for r in results} == {200}, results
     assert all(r[1] == results[0][1] for r in results)

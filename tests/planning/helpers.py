@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter, defaultdict
 
-from django.db import connection
 from django.db.models import Sum
 
 from locations.models import Reservation, Stock, StockLocation
@@ -95,7 +93,6 @@ def assert_invariants() -> None:
         reserved[(row["stock_location_id"], row["sku"])] = row["n"]
     stocks = {(s.stock_location_id, s.sku): (s.reserved, s.quantity) for s in Stock.objects.all()}
     assert {key: r for key, (r, _) in stocks.items() if r} == dict(reserved)
-    assert all(r <= q for r, q in stocks.values())
 
 
 def wide_snapshot() -> dict:
@@ -116,38 +113,4 @@ def wide_snapshot() -> dict:
     return snapshot
 
 
-def run_in_threads(calls, *, timeout: float = 120):
-    """Start every call at the same moment, each in its own thread and database connection;
-    an exception is returned as that call's result."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as error:  # noqa: BLE001 - reported to the test as the result
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=timeout)
-    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock or lock leak)"
-    return results
-
-
-def post(user, url, body):
-    """A call for ``run_in_threads``: POST with the user's token, answer (status, json). The
-    client (and its token) is made here, before the threads start."""
-    from tests.conftest import api_client_for
-
-    client = api_client_for(user)
-
-    def call():
-        response = client.post(url, body, format="json")
-        return response.status_code, response.json() if response.content else None
-    return call
+from tests.concurrency import post, run_in_threads  # noqa: E402, F401 - the planning tests' helpers
