@@ -27,7 +27,7 @@ RQ_TESTS := tests/webhooks/test_delivery.py tests/ops/test_workers.py
 STAMP := $(VENV)/.requirements-installed
 
 .NOTPARALLEL:
-.PHONY: help venv run serve serve-prod worker migrate seed demo-admin reset-demo test test-rq lint migrations-check schema-check smoke ci clean bench
+.PHONY: help venv run serve serve-prod worker migrate seed demo-admin reset-demo test test-rq lint migrations-check schema-check smoke fuzz ci clean bench
 
 help: ## List the targets
 	@echo "Usage: make <target>   (HOST=$(HOST) PORT=$(PORT); DATABASE_URL from the environment, SQLite by default)"
@@ -105,7 +105,10 @@ smoke: venv ## Load the demo data twice into a scratch database: the second run 
 schema-check: venv ## Generate the OpenAPI schema and fail on any error or warning
 	$(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
 
-ci: lint migrations-check schema-check test test-rq smoke ## What .ci/run runs after its setup: lint, migrations and schema checks, tests (and on Redis), seed smoke test
+fuzz: venv ## schemathesis on a live server (gunicorn, scratch database with the demo data, fixed seed)
+	$(PY) scripts/fuzz_api.py
+
+ci: lint migrations-check schema-check test test-rq smoke fuzz ## What .ci/run runs after its setup: lint, migrations and schema checks, tests (and on Redis), seed smoke test, API fuzzing
 
 bench: venv ## Benchmark on PostgreSQL: pgbench TPC-B, then pack/ship/order intake over HTTP (bench/README.md; needs wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)

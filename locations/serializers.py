@@ -49,9 +49,10 @@ class StockUpsertRowSerializer(JsonSerializer):
 class StockAvailabilityQuerySerializer(serializers.Serializer):
     """``GET stocks/query-stock-availability/?sku=A&sku=A&erp_code=WH1``."""
 
-    sku = serializers.ListField(child=serializers.CharField(max_length=128), max_length=1000,
+    # A GET: the whole query must fit a request line (gunicorn takes 4094 bytes).
+    sku = serializers.ListField(child=serializers.CharField(max_length=128), max_length=100,
                                 help_text="Repeat a SKU to ask for that many units.")
-    erp_code = serializers.ListField(child=serializers.CharField(max_length=64), max_length=100,
+    erp_code = serializers.ListField(child=serializers.CharField(max_length=64), max_length=20,
                                      help_text="Locations to answer for.")
 
 

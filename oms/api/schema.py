@@ -15,7 +15,7 @@ from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.drainage import get_override
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import ResolvedComponent, build_basic_type, is_basic_type
+from drf_spectacular.plumbing import ResolvedComponent, build_basic_type, get_doc, is_basic_type
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
@@ -94,6 +94,13 @@ class OMSAutoSchema(AutoSchema):
                     "content": {"application/json": {"schema": ref}}})
             operation["responses"] = dict(sorted(operation["responses"].items()))
         return operation
+
+    def get_description(self) -> str:
+        # A view's own docstring only: a base class's (the scoping mixin's notes for developers)
+        # is no description of an endpoint.
+        action = getattr(self.view, getattr(self.view, "action", self.method.lower()), None)
+        view_doc = get_doc(type(self.view)) if type(self.view).__dict__.get("__doc__") else ""
+        return get_doc(action) or view_doc
 
     def error_statuses(self, operation: dict) -> list[int]:
         """The error statuses this operation can answer, each with the envelope."""
