@@ -427,14 +427,16 @@ def render_svg(enum_class: str, current_state_id: int | None = None,
             f'fill="{text}">{text_lines}</text>{"".join(extras)}</g>')
 
     y = layout.height + 14
+    current_text, runnable_text = escape(_("current state")), escape(_("can run now"))
+    restore_text = escape(_("back to the state before"))
     parts.append(
         f'<g font-size="11" fill="#475569" data-testid="flow-legend">'
         f'<rect x="{MARGIN}" y="{y - 9}" width="14" height="12" rx="3" fill="#fff" stroke="#0f172a" '
-        f'stroke-width="2.5"/><text x="{MARGIN + 20}" y="{y + 1}">{escape(_("current state"))}</text>'
+        f'stroke-width="2.5"/><text x="{MARGIN + 20}" y="{y + 1}">{current_text}</text>'
         f'<line x1="{MARGIN + 120}" y1="{y - 3}" x2="{MARGIN + 146}" y2="{y - 3}" stroke="{MARK}" '
-        f'stroke-width="2.2"/><text x="{MARGIN + 152}" y="{y + 1}">{escape(_("can run now"))}</text>'
+        f'stroke-width="2.2"/><text x="{MARGIN + 152}" y="{y + 1}">{runnable_text}</text>'
         f'<line x1="{MARGIN + 250}" y1="{y - 3}" x2="{MARGIN + 276}" y2="{y - 3}" stroke="{EDGE}" '
         f'stroke-dasharray="4 3" stroke-width="1.5"/>'
-        f'<text x="{MARGIN + 282}" y="{y + 1}">{escape(_("back to the state before"))}</text></g>')
+        f'<text x="{MARGIN + 282}" y="{y + 1}">{restore_text}</text></g>')
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every interpolated text above is escaped

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -40,7 +41,10 @@ api = [
 
 urlpatterns = [
     path("metrics", metrics, name="metrics"),
+    # A small landing page: the admin, the API docs, health (no external resources).
+    path("", TemplateView.as_view(template_name="oms/home.html"), name="home"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # the admin's language switch (set_language)
     path("api/v1/oms/", include(api)),
     path("api-auth/", include("rest_framework.urls")),
 ]
