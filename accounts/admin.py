@@ -3,17 +3,39 @@ users, their stock locations. DRF tokens keep their own admin (rest_framework.au
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils.html import format_html
-from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.admin import TokenAdmin as DrfTokenAdmin
+from rest_framework.authtoken.models import Token, TokenProxy
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from accounts.models import Profile, user_channel
+from oms.admin_base import OmsModelAdmin, OmsStackedInline
 
 User = get_user_model()
 
+# Django's and DRF's own admins, on the OMS base (unfold's look, scoping: store users never reach
+# users, groups or tokens). Their class comes first: unfold's defaults (add_fieldsets = ()) must
+# not shadow theirs.
+for model in (Group, TokenProxy):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
 
-class ProfileInline(admin.StackedInline):
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin, OmsModelAdmin):
+    pass
+
+
+@admin.register(TokenProxy)
+class TokenAdmin(DrfTokenAdmin, OmsModelAdmin):
+    pass
+
+
+class ProfileInline(OmsStackedInline):
     model = Profile
     can_delete = False
     max_num = 1
@@ -31,7 +53,7 @@ class ProfileInline(admin.StackedInline):
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(OmsModelAdmin):
     list_display = ["user", "channel", "locations"]
     list_filter = ["channel", ("stock_locations", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "user__email", "stock_locations__erp_code"]
@@ -53,7 +75,10 @@ if admin.site.is_registered(User):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin, OmsModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     inlines = [ProfileInline]
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active",
                     "channel"]

@@ -3,17 +3,38 @@
 This app knows no domain app: object links are built from content types, not imports."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote
-from django.db.models import Count
+from django.db.models import BigIntegerField, Count, OuterRef, Q, Subquery
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from commands.admin_commands import ReadOnlyAdminMixin, pretty_json
+from commands.admin_commands import QualifiedStateListFilter, ReadOnlyAdminMixin, pretty_json, unfold_styled
+from commands.admin_display import (
+    TitledObject,
+    describe_inputs,
+    flowchart_svg,
+    log_action_label,
+    log_command,
+    log_title,
+    object_number_annotation,
+    object_types_matching,
+    state_badge,
+    state_choice_label,
+    state_name,
+)
 from commands.enums import ALL_VISIBILITY, UiVisibility
 from commands.models import IdempotencyRecord, State, StateTransitionLog, Transition
 from commands.registry import registry
 from commands.services import transition_default_slug
+from oms.admin_base import OmsModelAdmin, OmsTabularInline
 
 
 # -- states ------------------------------------------------------------------------------------------
@@ -41,7 +62,7 @@ class StateForm(forms.ModelForm):
                           "class.")
 
 
-class TransitionInlineBase(admin.TabularInline):
+class TransitionInlineBase(OmsTabularInline):
     model = Transition
     extra = 0
     can_delete = False
@@ -61,24 +82,44 @@ class TransitionInlineBase(admin.TabularInline):
         return ", ".join(obj.ui_visibility or []) or "–"
 
 
+    @admin.display(description=_("to"))
+    def destination_name(self, obj: Transition) -> str:
+        return state_name(obj.destination_state) if obj.destination_state_id else gettext("the state before")
+
+    @admin.display(description=_("from"))
+    def source_name(self, obj: Transition) -> str:
+        return state_name(obj.source_state)
+
+
 class TransitionsOutInline(TransitionInlineBase):
     fk_name = "source_state"
-    verbose_name = "transition leaving this state"
-    verbose_name_plural = "transitions leaving this state"
-    fields = readonly_fields = ["label", "command", "destination_state", "visibility", "is_active"]
+    verbose_name = _("transition leaving this state")
+    verbose_name_plural = _("transitions leaving this state")
+    fields = readonly_fields = ["label", "command", "destination_name", "visibility", "is_active"]
 
 
 class TransitionsInInline(TransitionInlineBase):
     fk_name = "destination_state"
-    verbose_name = "transition entering this state"
-    verbose_name_plural = "transitions entering this state"
-    fields = readonly_fields = ["label", "command", "source_state", "visibility", "is_active"]
+    verbose_name = _("transition entering this state")
+    verbose_name_plural = _("transitions entering this state")
+    fields = readonly_fields = ["label", "command", "source_name", "visibility", "is_active"]
+
+
+class FlowchartListMixin:
+    """The whole state machine as a chart above the list (``commands.flowchart``, when present)."""
+
+    list_before_template = "admin/oms/flowchart_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        chart = flowchart_svg(enum_class=request.GET.get("enum_class__exact")
+                              or request.GET.get("source_state__enum_class__exact") or "PackageStatus")
+        return super().changelist_view(request, {**(extra_context or {}), "flowchart": chart})
 
 
 @admin.register(State)
-class StateAdmin(admin.ModelAdmin):
+class StateAdmin(FlowchartListMixin, OmsModelAdmin):
     form = StateForm
-    list_display = ["name", "slug", "enum_class", "enum_value", "transitions_out", "transitions_in",
+    list_display = ["state_display", "slug", "enum_class", "enum_value", "transitions_out", "transitions_in",
                     "is_active"]
     list_filter = ["enum_class", "is_active"]
     search_fields = ["name", "slug", "enum_value"]
@@ -95,6 +136,13 @@ class StateAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(
             n_out=Count("transitions_out", distinct=True), n_in=Count("transitions_in", distinct=True))
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None:  # "Waiting (package)", not the model's "Waiting (PackageStatus 100)"
+            title = state_choice_label(obj)
+            extra_context = {**(extra_context or {}), "subtitle": title, "original": TitledObject(obj, title)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
             # Packages, transfers and transitions rely on the status a state carries.
@@ -103,6 +151,10 @@ class StateAdmin(admin.ModelAdmin):
 
     def get_prepopulated_fields(self, request, obj=None):
         return self.prepopulated_fields if obj is None else {}
+
+    @admin.display(description=_("state"), ordering="name")
+    def state_display(self, obj: State) -> str:
+        return state_badge(obj)
 
     @admin.display(description="out", ordering="n_out")
     def transitions_out(self, obj: State) -> int:
@@ -130,8 +182,12 @@ class TransitionForm(forms.ModelForm):
         # Read when the form is built: the registry fills up once the apps are ready.
         self.fields["command"].choices = [("", "---------"),
                                           *((code, code) for code in sorted(registry.command_types))]
-        self.fields["slug"].help_text = ("Leave empty for the default "
-                                         "<object>__<command>__<source state>__<destination state>.")
+        # Escaped: the admin renders help texts as HTML, and "<object>" would be read as a tag.
+        self.fields["slug"].help_text = escape(
+            "Leave empty for the default <object>__<command>__<source state>__<destination state>.")
+        for name in ("source_state", "destination_state"):
+            if name in self.fields:
+                self.fields[name].label_from_instance = state_choice_label
 
     def clean_ui_visibility(self) -> list[str]:
         chosen = set(self.cleaned_data["ui_visibility"])
@@ -151,12 +207,21 @@ class TransitionForm(forms.ModelForm):
         return cleaned
 
 
+class VisibilityForm(forms.Form):
+    MODES = [("set", _("Exactly these channels")), ("add", _("Add these channels")),
+             ("remove", _("Remove these channels"))]
+    mode = forms.ChoiceField(choices=MODES, initial="set", widget=forms.RadioSelect, label=_("Change"))
+    channels = forms.MultipleChoiceField(choices=UiVisibility.choices, widget=forms.CheckboxSelectMultiple,
+                                         required=False, label=_("Channels"))
+
+
 @admin.register(Transition)
-class TransitionAdmin(admin.ModelAdmin):
+class TransitionAdmin(FlowchartListMixin, OmsModelAdmin):
     form = TransitionForm
-    list_display = ["label", "slug", "command", "source_state", "destination_state", "visibility",
+    list_display = ["label", "slug", "command", "source_display", "destination_display", "visibility",
                     "is_active"]
-    list_filter = ["command", ("source_state", admin.RelatedOnlyFieldListFilter),
+    actions = ["set_visibility"]
+    list_filter = ["command", ("source_state", QualifiedStateListFilter),
                    "source_state__enum_class", "is_active"]
     search_fields = ["label", "slug", "command"]
     list_select_related = ["source_state", "destination_state"]
@@ -171,9 +236,46 @@ class TransitionAdmin(admin.ModelAdmin):
         ("Dates", {"fields": ["created_date", "modified_date"]}),
     ]
 
-    @admin.display(description="visible to")
+    @admin.display(description=_("visible to"))
     def visibility(self, obj: Transition) -> str:
         return ", ".join(obj.ui_visibility or []) or "–"
+
+    @admin.display(description=_("from"), ordering="source_state__name")
+    def source_display(self, obj: Transition) -> str:
+        return state_badge(obj.source_state)
+
+    @admin.display(description=_("to"), ordering="destination_state__name")
+    def destination_display(self, obj: Transition) -> str:
+        return state_badge(obj.destination_state) if obj.destination_state_id else gettext("the state before")
+
+    @admin.action(description=_("Set who sees the selected transitions"), permissions=["change"])
+    def set_visibility(self, request, queryset):
+        """One change of ``ui_visibility`` on many transitions (e.g. hide "Move" from stores)."""
+        form = VisibilityForm(request.POST if request.POST.get("post") == "yes" else None)
+        transitions = list(queryset.select_related("source_state", "destination_state").order_by("id"))
+        if form.is_bound and form.is_valid():
+            chosen = set(form.cleaned_data["channels"])
+            mode = form.cleaned_data["mode"]
+            now = timezone.now()
+            for transition in transitions:
+                current = set(transition.ui_visibility or [])
+                new = chosen if mode == "set" else (current | chosen if mode == "add" else current - chosen)
+                transition.ui_visibility = [v for v in ALL_VISIBILITY if v in new]
+                transition.modified_date = now
+            Transition.objects.bulk_update(transitions, ["ui_visibility", "modified_date"])
+            for transition in transitions:
+                self.log_change(request, transition, gettext("Visible to: %(channels)s.") % {
+                    "channels": ", ".join(transition.ui_visibility) or "–"})
+            self.message_user(request, gettext("%(count)s transitions changed (%(mode)s: %(channels)s).") % {
+                "count": len(transitions), "mode": dict(VisibilityForm.MODES)[mode],
+                "channels": ", ".join(sorted(chosen)) or "–"}, messages.SUCCESS)
+            return None
+        for field in form.fields.values():
+            unfold_styled(field)
+        context = {**self.admin_site.each_context(request), "title": gettext("Who sees these transitions"),
+                   "subtitle": None, "opts": self.opts, "form": form, "transitions": transitions,
+                   "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "media": self.media}
+        return TemplateResponse(request, "admin/oms/visibility_action.html", context)
 
 
 # -- audit trail ------------------------------------------------------------------------------------
@@ -190,8 +292,8 @@ class CommandFilter(admin.SimpleListFilter):
         return queryset
 
 
-def object_admin_link(content_type, object_id) -> str:
-    label = f"{content_type.model} #{object_id}"
+def object_admin_link(content_type, object_id, text: str | None = None) -> str:
+    label = text or f"{content_type.model} #{object_id}"
     try:
         url = reverse(f"admin:{content_type.app_label}_{content_type.model}_change",
                       args=[quote(object_id)])
@@ -201,47 +303,100 @@ def object_admin_link(content_type, object_id) -> str:
 
 
 @admin.register(StateTransitionLog)
-class StateTransitionLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "created_date", "object_link", "old_state", "new_state", "command_slug",
-                    "user"]
+class StateTransitionLogAdmin(ReadOnlyAdminMixin, OmsModelAdmin):
+    list_display = ["id", "created_date", "title_display", "action_display", "user"]
+    list_display_links = ["id", "created_date"]
     list_filter = [("content_type", admin.RelatedOnlyFieldListFilter), CommandFilter,
                    ("user", admin.RelatedOnlyFieldListFilter), "created_date"]
     search_fields = ["=object_id", "attributes__command__slug", "user__username"]
-    search_help_text = "Object id (exact), command slug or username."
+    search_help_text = _("Package or transfer number, object id (exact), command slug or username.")
     list_select_related = ["content_type", "old_state", "new_state", "user"]
     date_hierarchy = "created_date"
-    fields = ["content_type", "object_link", "old_state", "new_state", "user", "command_slug",
-              "command_type", "input_parameters", "idempotency_key", "attributes_json",
-              "created_date"]
+    fields = ["title_display", "action_display", "state_change", "user", "inputs_display",
+              "created_date", "technical_details"]
     readonly_fields = fields
 
-    @admin.display(description="object")
-    def object_link(self, obj: StateTransitionLog) -> str:
-        return object_admin_link(obj.content_type, obj.object_id)
+    def get_queryset(self, request):
+        # The object's number and the transition's label come with the rows (no query per row).
+        transition = Transition.objects.filter(pk=OuterRef("command_transition_id"))
+        return super().get_queryset(request).annotate(
+            command_transition_id=Cast(KT("attributes__command__transition_id"), BigIntegerField()),
+            object_number=object_number_annotation(),
+            transition_label_now=Subquery(transition.values("label")[:1]),
+            transition_slug_now=Subquery(transition.values("slug")[:1]))
 
-    @admin.display(description="command slug")
-    def command_slug(self, obj: StateTransitionLog) -> str:
-        return (obj.attributes or {}).get("command", {}).get("slug") or "–"
+    def get_search_results(self, request, queryset, search_term):
+        """Also finds the rows of the packages and transfers whose number contains the term."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not term:
+            return results, may_have_duplicates
+        by_number = Q()
+        for content_type_id, ids in object_types_matching(term):
+            by_number |= Q(content_type_id=content_type_id, object_id__in=ids)
+        return queryset.filter(Q(pk__in=results.values("pk")) | by_number), may_have_duplicates
 
-    @admin.display(description="command type")
-    def command_type(self, obj: StateTransitionLog) -> str:
-        return (obj.attributes or {}).get("command", {}).get("command") or "–"
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None:  # "WEB-240101P1: Waiting → Packed", not "package #1: 8 -> 10"
+            title = self.title(obj)
+            extra_context = {**(extra_context or {}), "subtitle": title, "original": TitledObject(obj, title)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.display(description="input parameters")
-    def input_parameters(self, obj: StateTransitionLog) -> str:
-        return pretty_json((obj.attributes or {}).get("input_parameters") or {})
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            extra_context = {**(extra_context or {}), "object": TitledObject(obj, self.title(obj))}
+        return super().history_view(request, object_id, extra_context)
 
-    @admin.display(description="idempotency key")
-    def idempotency_key(self, obj: StateTransitionLog) -> str:
-        return (obj.attributes or {}).get("idempotency_key") or "–"
+    @staticmethod
+    def title(obj: StateTransitionLog) -> str:
+        return log_title(obj, getattr(obj, "object_number", None))
 
-    @admin.display(description="attributes")
-    def attributes_json(self, obj: StateTransitionLog) -> str:
-        return pretty_json(obj.attributes)
+    def _action(self, obj: StateTransitionLog) -> str:
+        command = log_command(obj)
+        if command and getattr(obj, "transition_slug_now", None) == command.get("slug"):
+            # The transition as it is configured now, in the UI language when translated.
+            transition = Transition(label=obj.transition_label_now, slug=obj.transition_slug_now)
+            transition.translations = None
+            return log_action_label(obj, {command.get("transition_id"): transition})
+        return log_action_label(obj)
+
+    @admin.display(description=_("what"))
+    def title_display(self, obj: StateTransitionLog) -> str:
+        return object_admin_link(obj.content_type, obj.object_id, self.title(obj))
+
+    @admin.display(description=_("command"))
+    def action_display(self, obj: StateTransitionLog) -> str:
+        slug = log_command(obj).get("slug") or ""
+        return format_html('<span title="{}">{}</span>', slug, self._action(obj))
+
+    @admin.display(description=_("state change"))
+    def state_change(self, obj: StateTransitionLog) -> str:
+        return format_html("{} → {}", state_badge(obj.old_state) if obj.old_state_id else "–",
+                           state_badge(obj.new_state) if obj.new_state_id else "–")
+
+    @admin.display(description=_("input"))
+    def inputs_display(self, obj: StateTransitionLog) -> str:
+        rows = describe_inputs((obj.attributes or {}).get("input_parameters"))
+        if not rows:
+            return "–"
+        return format_html('<dl class="oms-details">{}</dl>', format_html_join(
+            "", "<div><dt>{}</dt><dd>{}</dd></div>", rows))
+
+    @admin.display(description=_("technical details"))
+    def technical_details(self, obj: StateTransitionLog) -> str:
+        command = log_command(obj)
+        rows = [(gettext("Command slug"), command.get("slug") or "–"),
+                (gettext("Command type"), command.get("command") or "–"),
+                (gettext("Idempotency key"), (obj.attributes or {}).get("idempotency_key") or "–")]
+        return format_html('<dl class="oms-details">{}</dl><details><summary>{}</summary>{}</details>',
+                           format_html_join("", "<div><dt>{}</dt><dd>{}</dd></div>", rows),
+                           gettext("All attributes (JSON)"), pretty_json(obj.attributes))
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, OmsModelAdmin):
     list_display = ["id", "user", "key", "response_status", "created_date"]
     list_filter = ["response_status", "created_date"]
     search_fields = ["key", "user__username"]

@@ -6,11 +6,12 @@ from django.utils.html import format_html
 from commands.admin_commands import ReadOnlyAdminMixin, UpdateFieldsSaveMixin
 from locations.models import CargoCompany, Reservation, Stock, StockLocation
 from locations.services import stock_location_save
+from oms.admin_base import OmsModelAdmin
 from oms.db import lock_one
 
 
 @admin.register(CargoCompany)
-class CargoCompanyAdmin(admin.ModelAdmin):
+class CargoCompanyAdmin(OmsModelAdmin):
     list_display = ["name", "code", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "code"]
@@ -19,7 +20,7 @@ class CargoCompanyAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockLocation)
-class StockLocationAdmin(admin.ModelAdmin):
+class StockLocationAdmin(OmsModelAdmin):
     list_display = ["name", "erp_code", "stock_location_type", "city", "priority", "max_quota", "quota",
                     "available_quota_display", "is_fulfillment_center", "is_transfer_center",
                     "is_pickup_location", "is_active"]
@@ -76,7 +77,7 @@ class StockForm(forms.ModelForm):
 
 
 @admin.register(Stock)
-class StockAdmin(UpdateFieldsSaveMixin, admin.ModelAdmin):
+class StockAdmin(UpdateFieldsSaveMixin, OmsModelAdmin):
     form = StockForm
     list_display = ["sku", "stock_location", "quantity", "reserved", "available"]
     list_filter = [("stock_location", admin.RelatedOnlyFieldListFilter)]
@@ -109,7 +110,7 @@ class StockAdmin(UpdateFieldsSaveMixin, admin.ModelAdmin):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReservationAdmin(ReadOnlyAdminMixin, OmsModelAdmin):
     list_display = ["id", "sku", "quantity", "stock_location", "package_number", "created_date"]
     list_filter = [("stock_location", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["sku", "package_item__package__number", "stock_location__erp_code"]

@@ -49,6 +49,7 @@ if _ssl_header := env("SECURE_PROXY_SSL_HEADER", default=""):
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _ssl_header.upper().replace("-", "_"), "https")
 
 INSTALLED_APPS = [
+    "unfold",  # the admin theme: before django.contrib.admin, whose templates it overrides
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc files, served from here (docs work offline)
     "django_tasks",
     "django_tasks_db",
     "commands",
@@ -77,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "oms.i18n.LocaleMiddleware",  # the admin in the user's language; the API always in English
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -128,6 +131,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The admin speaks English and Turkish (Accept-Language, or the language picked in the admin);
+# state and transition names come from their `translations` field. locale/ holds the project's own
+# strings (the compiled .mo is committed: nothing to build).
+LANGUAGES = [("en", "English"), ("tr", "Türkçe")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -177,6 +185,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Order Management System: packages, transfers, commands, locations.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # The contract is JSON (the form parsers serve the browsable API only).
     "PARSER_WHITELIST": ["oms.api.parsers.JSONParser"],
@@ -248,3 +259,23 @@ LOGGING = {
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 # health/ calls the worker stalled when a due task or delivery has waited longer than this.
 WORKER_STALL_SECONDS = env.int("WORKER_STALL_SECONDS", default=300)
+# `run_worker` serves its own metrics (webhook deliveries are counted where they are sent) on
+# http://WORKER_METRICS_HOST:WORKER_METRICS_PORT/metrics when the port is set.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_HOST = env("WORKER_METRICS_HOST", default="127.0.0.1")
+
+# The admin runs on django-unfold (https://unfoldadmin.com/docs/configuring/settings/); the OMS's
+# stylesheet adds the command bar, confirmations and timeline (oms.admin_base).
+UNFOLD = {
+    "SITE_TITLE": "OMS",
+    "SITE_HEADER": "OMS",
+    "SITE_SUBHEADER": "Order management",
+    "SITE_SYMBOL": "local_shipping",
+    "SHOW_VIEW_ON_SITE": False,
+    "STYLES": ["oms.admin_base.admin_stylesheet"],
+    # The command palette searches every admin's rows too (scoped like the lists).
+    "COMMAND": {"search_models": True},
+    # The admin's home page: a store's work queue or the operations overview (oms/dashboard.py).
+    "DASHBOARD_CALLBACK": "oms.dashboard.dashboard_callback",
+    "SHOW_LANGUAGES": True,  # English / Türkçe switch in the admin's header
+}

@@ -1,19 +1,105 @@
-"""Packages in the admin: read-only pages with the commands allowed now as buttons. A package's
-status, state and items change only through commands (the dispatcher), never by editing."""
+"""Packages in the admin: the package page store staff work on (state badge, the primary commands
+as buttons, the rest under "More", a timeline), bulk commands on the list. A package's status,
+state and items change only through commands (the dispatcher), never by editing."""
 
 from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from commands.admin_commands import CommandAdminMixin, ReadOnlyAdminMixin, state_history
+from commands.admin_commands import CommandAdminMixin, CommandRole, ReadOnlyAdminMixin, StateListFilter
+from commands.admin_display import (
+    TimelineEntry,
+    badge,
+    register_input_describer,
+    register_status_variants,
+    state_badge,
+    state_name,
+)
 from locations.models import CargoCompany, StockLocation
+from oms.admin_base import OmsModelAdmin, OmsTabularInline
+from packages.enums import PackageStatus, ShipmentStatus
 from packages.handlers import PACKAGE, CargoCompanyRef
 from packages.models import Package, PackageDenialReason, PackageItem, Shipment
-from packages.selectors import packages_visible_to
+
+S = PackageStatus
+
+# Badge colours: blue = to do at the store, purple = done there and moving on, green = delivered,
+# orange = needs someone's attention, red = stopped, grey = over.
+register_status_variants("PackageStatus", {
+    S.WAITING: "info", S.WAITING_REMOTE_ACTION: "info", S.PREPARING: "info",
+    S.READY_FOR_PACKAGING: "info", S.WAITING_FOR_TRANSFER: "info",
+    S.PACKED: "primary", S.READY_FOR_PICKUP: "primary", S.SHIPPED: "primary",
+    S.DELIVERED: "success",
+    S.CANCELLATION_WAITING: "warning", S.NEEDS_RESCHEDULING: "warning", S.ATTEMPTED_DELIVERY: "warning",
+    S.BLOCKED: "danger", S.OUT_OF_STOCK: "danger", S.DELIVERY_FAILED: "danger",
+    S.CANCELLED: "default", S.PACKED_FOR_REFUND: "default",
+})
+SHIPMENT_VARIANTS = {
+    ShipmentStatus.CREATED: "info", ShipmentStatus.SHIPPED: "primary",
+    ShipmentStatus.ATTEMPTED_DELIVERY: "warning", ShipmentStatus.DELIVERY_FAILED: "danger",
+    ShipmentStatus.DELIVERED: "success", ShipmentStatus.CANCELLED: "default",
+}
+
+# The commands of the normal flow, as store staff name them; the first configured one of each is
+# the button (the others stay under "More").
+PACKAGE_ROLES = (
+    CommandRole("pack", _("Pack"), ("COMPLETE_PACKAGING", "COMPLETE_PACKAGING_WITHOUT_SHIPMENT",
+                                    "CHANNEL_BASED_COMPLETE_PACKAGING"), done=_("packed")),
+    CommandRole("ship", _("Ship"), ("SHIP_THE_PACKAGE_ADVANCED", "SHIP_THE_PACKAGE",
+                                    "SHIP_THE_PACKAGE_BASIC"), done=_("shipped")),
+    CommandRole("ready_for_pickup", _("Ready for pickup"), ("READY_FOR_PICKUP",),
+                done=_("ready for pickup")),
+    CommandRole("hand_over", _("Handed to customer"), ("SELF_SERVICE_DELIVERY",),
+                done=_("handed to the customer")),
+    CommandRole("delivered", _("Delivered"), (("UPDATE_PACKAGE_SHIPMENT_STATUS", S.DELIVERED),),
+                done=_("delivered")),
+    CommandRole("unblock", _("Unblock"), ("UNBLOCK_THE_PACKAGE",), done=_("unblocked")),
+    CommandRole("block", _("Block"), ("BLOCK_THE_PACKAGE",), done=_("blocked"), primary=False,
+                danger=True),
+    CommandRole("cancel", _("Cancel"), ("CANCEL_PACKAGE",), done=_("cancelled"), primary=False,
+                danger=True),
+    CommandRole("refuse", _("Refuse"), ("PACKAGE_REFUSE",), done=_("refused"), primary=False,
+                bulk=False, danger=True),
+    CommandRole("out_of_stock", _("Out of stock"), ("DETECTED_OUT_OF_STOCK_ITEM",
+                                                    "DETECTED_OUT_OF_STOCK_ITEM_ADVANCED"),
+                done=_("marked out of stock"), primary=False, bulk=False, danger=True),
+)
 
 
+# -- how package command inputs read in timelines --------------------------------------------------
+def _cargo_company_name(value) -> str:
+    text = str(value)
+    lookup = {"pk": int(text)} if text.isascii() and text.isdigit() else {"code": text}
+    company = CargoCompany.objects.filter(**lookup).first()
+    return company.name if company else text
+
+
+def _denial_reason_title(value) -> str:
+    reason = PackageDenialReason.objects.filter(pk=value).first() if str(value).isdigit() else None
+    return reason.title if reason else str(value)
+
+
+def _package_items(value) -> str:
+    ids = [v for v in value if isinstance(v, int)] if isinstance(value, list) else []
+    items = {i.pk: i for i in PackageItem.objects.filter(pk__in=ids)}
+    return ", ".join(f"{items[i].quantity} x {items[i].sku}" if i in items else f"#{i}" for i in ids)
+
+
+def _document(value) -> str:
+    return gettext("attached (%(size)s characters, base64)") % {"size": len(str(value))}
+
+
+register_input_describer("cargo_company", _cargo_company_name)
+register_input_describer("denial_reason", _denial_reason_title)
+register_input_describer("package_items", _package_items)
+register_input_describer("document", _document)
+
+
+# -- command input fields ----------------------------------------------------------------------------
 class CargoCompanyChoiceField(forms.ModelChoiceField):
     """A select of active cargo companies for a ``CargoCompanyRef`` input (sent as the id); a
     default given as a ``code`` in ``Transition.input_defaults`` preselects that company."""
@@ -30,7 +116,7 @@ def cargo_company_form_field(field: serializers.Field, label: str) -> forms.Mode
                                    help_text=field.help_text or "")
 
 
-class PackageItemInline(admin.TabularInline):
+class PackageItemInline(OmsTabularInline):
     model = PackageItem
     extra = 0
     can_delete = False
@@ -44,37 +130,31 @@ class PackageItemInline(admin.TabularInline):
 
 
 @admin.register(Package)
-class PackageAdmin(CommandAdminMixin, admin.ModelAdmin):
+class PackageAdmin(CommandAdminMixin, OmsModelAdmin):
     command_object_type = PACKAGE
-    list_display = ["number", "order", "stock_location", "state", "status", "shipment_status",
+    command_roles = PACKAGE_ROLES
+    list_display = ["number", "order", "stock_location", "state_display", "shipment_status",
                     "created_date"]
-    list_filter = ["status", ("state", admin.RelatedOnlyFieldListFilter),
+    list_filter = ["status", ("state", StateListFilter),
                    ("stock_location", admin.RelatedOnlyFieldListFilter), "order__channel",
                    "shipment__status", "created_date"]
     search_fields = ["number", "order__number", "packageitem_set__sku", "stock_location__erp_code",
                      "order__customer__email", "shipment__tracking_number"]
-    search_help_text = "Package or order number, SKU, location ERP code, customer email, tracking number."
+    search_help_text = _("Package or order number, SKU, location ERP code, customer email, tracking "
+                         "number.")
     list_select_related = ["order", "stock_location", "state", "shipment"]
     date_hierarchy = "created_date"
     fieldsets = [
-        (None, {"fields": ["number", "order", "stock_location", "status", "state", "previous_state",
+        (None, {"fields": ["number", "order", "stock_location", "state_display", "previous_state_display",
                            "denial_reason", "excluded_locations_display"]}),
-        ("Shipment", {"fields": ["shipment_summary", "transfer_links"]}),
-        ("Invoice", {"fields": ["invoice_number", "invoice_date", "invoice_document_type",
-                                "invoice_document_size"]}),
-        ("History", {"fields": ["history"]}),
-        ("Dates", {"fields": ["created_date", "modified_date"]}),
+        (_("Shipment"), {"fields": ["shipment_summary", "transfer_links"]}),
+        (_("Invoice"), {"fields": ["invoice_number", "invoice_date", "invoice_document_type",
+                                   "invoice_document_size"]}),
+        (_("Dates"), {"fields": ["created_date", "modified_date"]}),
     ]
     # Everything: a package changes only through commands.
     readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
     inlines = [PackageItemInline]
-
-    def get_queryset(self, request):
-        # Instore operators see their own locations' packages only, as in the API.
-        return packages_visible_to(request.user, super().get_queryset(request))
-
-    def command_queryset(self, request):
-        return packages_visible_to(request.user)
 
     def command_form_field(self, name, field, obj):
         if isinstance(field, CargoCompanyRef):
@@ -83,28 +163,66 @@ class PackageAdmin(CommandAdminMixin, admin.ModelAdmin):
             choices = [(item.pk, f"#{item.pk}: {item.quantity} x {item.sku} ({item.status})")
                        for item in obj.packageitem_set.order_by("id")]
             return forms.TypedMultipleChoiceField(
-                choices=choices, coerce=int, required=field.required, label="Package items",
+                choices=choices, coerce=int, required=field.required, label=_("Package items"),
                 widget=forms.CheckboxSelectMultiple, help_text=field.help_text or "")
         return super().command_form_field(name, field, obj)
 
-    def command_success_message(self, obj, transition, body):
-        message = super().command_success_message(obj, transition, body)
+    def command_success_message(self, obj, transition, body, label=None):
+        message = super().command_success_message(obj, transition, body, label)
         if body and body.get("package_id") and body["package_id"] != obj.pk:
-            message += (f" The items are now in package {body['package_number']} at "
-                        f"{body['package_stock_location_name']}.")
+            message += " " + gettext("The items are now in package %(number)s at %(location)s.") % {
+                "number": body["package_number"], "location": body["package_stock_location_name"]}
         return message
 
+    def timeline_extra(self, obj: Package) -> list[TimelineEntry]:
+        """The shipment's events and the transfers asked for the package."""
+        entries = []
+        shipment = Shipment.objects.select_related("cargo_company").filter(package=obj).first()
+        if shipment is not None:
+            company = shipment.cargo_company.name if shipment.cargo_company else ""
+            entries.append(TimelineEntry(
+                when=shipment.created_date, title=gettext("Shipment created"), kind="shipment",
+                details=[(gettext("Cargo company"), company)] if company else []))
+            if shipment.shipped_date:
+                details = [(gettext("Cargo company"), company or "–"),
+                           (gettext("Tracking number"), shipment.tracking_number or "–")]
+                entries.append(TimelineEntry(when=shipment.shipped_date, kind="shipment",
+                                             title=gettext("Handed to the carrier"), details=details))
+            if shipment.status in (ShipmentStatus.ATTEMPTED_DELIVERY, ShipmentStatus.DELIVERY_FAILED,
+                                   ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED):
+                entries.append(TimelineEntry(
+                    when=shipment.modified_date, kind="shipment",
+                    title=gettext("Shipment: %(status)s") % {"status": shipment.get_status_display()}))
+        for transfer in obj.transfer_orders.select_related("source").order_by("id"):
+            entries.append(TimelineEntry(
+                when=transfer.created_date, kind="transfer",
+                title=gettext("Transfer %(number)s asked from %(source)s") % {
+                    "number": transfer.number, "source": transfer.source.name}))
+        return entries
+
     # -- read-only displays ----------------------------------------------------------------------
-    @admin.display(description="shipment", ordering="shipment__status")
+    @admin.display(description=_("state"), ordering="state__name")
+    def state_display(self, obj: Package) -> str:
+        return state_badge(obj.state)
+
+    @admin.display(description=_("returns to"))
+    def previous_state_display(self, obj: Package) -> str:
+        # Blocked packages and cancellation requests go back to this state.
+        return state_name(obj.previous_state) if obj.previous_state_id else "–"
+
+    @admin.display(description=_("shipment"), ordering="shipment__status")
     def shipment_status(self, obj: Package) -> str:
         shipment = getattr(obj, "shipment", None)
-        return shipment.get_status_display() if shipment else "–"
+        if shipment is None:
+            return "–"
+        return badge(shipment.get_status_display(), SHIPMENT_VARIANTS.get(shipment.status, "default"),
+                     status=shipment.status, testid="shipment-badge")
 
-    @admin.display(description="shipment")
+    @admin.display(description=_("shipment"))
     def shipment_summary(self, obj: Package) -> str:
         shipment = Shipment.objects.select_related("cargo_company").filter(package=obj).first()
         if shipment is None:
-            return "No shipment yet (created when the package is packed)."
+            return gettext("No shipment yet (created when the package is packed).")
         return format_html(
             '<a href="{}">Shipment {}</a>: {} · {} · tracking number {} · shipped {}',
             reverse("admin:packages_shipment_change", args=[shipment.pk]), shipment.pk,
@@ -112,17 +230,17 @@ class PackageAdmin(CommandAdminMixin, admin.ModelAdmin):
             shipment.tracking_number or "–",
             shipment.shipped_date.strftime("%Y-%m-%d %H:%M") if shipment.shipped_date else "–")
 
-    @admin.display(description="transfers")
+    @admin.display(description=_("transfers"))
     def transfer_links(self, obj: Package) -> str:
         transfers = obj.transfer_orders.select_related("state", "source").order_by("id")
-        rows = [(reverse("admin:transfers_transferorder_change", args=[t.pk]), t.number, t.state.name,
+        rows = [(reverse("admin:transfers_transferorder_change", args=[t.pk]), t.number, state_name(t.state),
                  t.source.erp_code) for t in transfers]
         if not rows:
             return "–"
-        return format_html("<ul style=\"margin:0\">{}</ul>", format_html_join(
+        return format_html("<ul class=\"oms-links\">{}</ul>", format_html_join(
             "", '<li><a href="{}">{}</a> – {} from {}</li>', rows))
 
-    @admin.display(description="excluded locations")
+    @admin.display(description=_("excluded locations"))
     def excluded_locations_display(self, obj: Package) -> str:
         # Locations that refused the package: re-planning never sends it back there.
         ids = getattr(obj, "excluded_locations", None) or []
@@ -131,17 +249,13 @@ class PackageAdmin(CommandAdminMixin, admin.ModelAdmin):
         names = dict(StockLocation.objects.filter(pk__in=ids).values_list("pk", "erp_code"))
         return ", ".join(names.get(pk, f"#{pk}") for pk in ids)
 
-    @admin.display(description="document")
+    @admin.display(description=_("document"))
     def invoice_document_size(self, obj: Package) -> str:
         return f"{len(obj.invoice_document)} characters (base64)" if obj.invoice_document else "–"
 
-    @admin.display(description="state changes")
-    def history(self, obj: Package) -> str:
-        return state_history(obj)
-
 
 @admin.register(PackageItem)
-class PackageItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PackageItemAdmin(ReadOnlyAdminMixin, OmsModelAdmin):
     list_display = ["id", "package", "sku", "quantity", "status"]
     list_filter = ["status"]
     search_fields = ["sku", "package__number"]
@@ -151,8 +265,8 @@ class PackageItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "package", "cargo_company", "tracking_number", "status", "shipped_date",
+class ShipmentAdmin(ReadOnlyAdminMixin, OmsModelAdmin):
+    list_display = ["id", "package", "cargo_company", "tracking_number", "status_display", "shipped_date",
                     "has_shipping_document"]
     list_filter = ["status", "cargo_company", "has_shipping_document"]
     search_fields = ["tracking_number", "query_number", "package__number", "transfer__number"]
@@ -162,9 +276,14 @@ class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                                 "status", "shipped_date", "has_shipping_document", "created_date",
                                 "modified_date"]
 
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, obj: Shipment) -> str:
+        return badge(obj.get_status_display(), SHIPMENT_VARIANTS.get(obj.status, "default"),
+                     status=obj.status, testid="shipment-badge")
+
 
 @admin.register(PackageDenialReason)
-class PackageDenialReasonAdmin(admin.ModelAdmin):
+class PackageDenialReasonAdmin(OmsModelAdmin):
     list_display = ["title", "remote_id", "priority", "is_active"]
     list_editable = ["priority", "is_active"]
     list_filter = ["is_active"]

@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from oms.admin_base import OmsModelAdmin, OmsStackedInline
 from planning.models import Rule, Scenario
 
 
-class RuleInline(admin.StackedInline):
+class RuleInline(OmsStackedInline):
     model = Rule
     extra = 0
     ordering = ["position", "id"]
@@ -14,7 +15,7 @@ class RuleInline(admin.StackedInline):
 
 
 @admin.register(Scenario)
-class ScenarioAdmin(admin.ModelAdmin):
+class ScenarioAdmin(OmsModelAdmin):
     list_display = ["name", "priority", "is_active", "default_stock_location", "rule_count",
                     "modified_date"]
     list_filter = ["is_active", "channels", "default_stock_location"]

@@ -1,27 +1,56 @@
-"""Transfer orders in the admin: read-only pages with the commands allowed now as buttons."""
+"""Transfer orders in the admin: the same page as packages (state badge, primary commands, "More",
+timeline); a store sees only the commands of its side (the source dispatches, the destination
+receives)."""
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.selectors import restricted_locations
-from commands.admin_commands import CommandAdminMixin, ReadOnlyAdminMixin, state_history
+from commands.admin_commands import CommandAdminMixin, CommandRole, ReadOnlyAdminMixin, StateListFilter
+from commands.admin_display import (
+    TimelineEntry,
+    register_input_describer,
+    register_status_variants,
+    state_badge,
+)
+from oms.admin_base import OmsModelAdmin, OmsTabularInline
 from packages.admin import cargo_company_form_field
 from packages.handlers import CargoCompanyRef
+from transfers.enums import TransferStatus
 from transfers.handlers import TRANSFER
 from transfers.models import TransferItem, TransferOrder
 
+T = TransferStatus
 
-def transfers_visible_to(user, queryset):
-    """Instore operators see transfers from or to their own locations only, as in the API."""
-    locations = restricted_locations(user)
-    if locations is None:
-        return queryset
-    return queryset.filter(Q(source__in=locations) | Q(destination__in=locations))
+register_status_variants("TransferStatus", {
+    T.WAITING: "info", T.READY_TO_SHIPMENT: "primary", T.IN_TRANSIT: "primary",
+    T.TRANSFERRED: "success", T.NOT_FOUND: "danger", T.OUT_OF_STOCK: "danger", T.CANCELLED: "default",
+})
+
+TRANSFER_ROLES = (
+    CommandRole("ready_for_dispatch", _("Ready for dispatch"),
+                ("TRANSFER_ORDER_ADVANCED", "TRANSFER_READY_FOR_DISPATCH"), done=_("ready for dispatch")),
+    CommandRole("dispatch", _("Dispatch"), ("TRANSFER_DISPATCH",), done=_("dispatched")),
+    CommandRole("receive", _("Received"), ("TRANSFER_DELIVERED",), done=_("received")),
+    CommandRole("not_found", _("Product not found"), ("TRANSFER_PRODUCT_NOT_FOUND",),
+                done=_("marked not found"), primary=False, bulk=False, danger=True),
+    CommandRole("out_of_stock", _("Out of stock"), ("TRANSFER_OUT_OF_STOCK",),
+                done=_("marked out of stock"), primary=False, bulk=False, danger=True),
+)
 
 
-class TransferItemInline(admin.TabularInline):
+def _transfer_items(value) -> str:
+    ids = [v for v in value if isinstance(v, int)] if isinstance(value, list) else []
+    items = {i.pk: i for i in TransferItem.objects.filter(pk__in=ids)}
+    return ", ".join(f"{items[i].quantity} x {items[i].sku}" if i in items else f"#{i}" for i in ids)
+
+
+register_input_describer("transfer_items", _transfer_items)
+
+
+class TransferItemInline(OmsTabularInline):
     model = TransferItem
     extra = 0
     can_delete = False
@@ -35,32 +64,26 @@ class TransferItemInline(admin.TabularInline):
 
 
 @admin.register(TransferOrder)
-class TransferOrderAdmin(CommandAdminMixin, admin.ModelAdmin):
+class TransferOrderAdmin(CommandAdminMixin, OmsModelAdmin):
     command_object_type = TRANSFER
-    list_display = ["number", "package", "source", "destination", "state", "status", "created_date"]
-    list_filter = ["status", ("state", admin.RelatedOnlyFieldListFilter),
+    command_roles = TRANSFER_ROLES
+    list_display = ["number", "package", "source", "destination", "state_display", "created_date"]
+    list_filter = ["status", ("state", StateListFilter),
                    ("source", admin.RelatedOnlyFieldListFilter),
                    ("destination", admin.RelatedOnlyFieldListFilter), "created_date"]
     search_fields = ["number", "package__number", "order__number", "transferitem_set__sku",
                      "source__erp_code", "destination__erp_code"]
-    search_help_text = "Transfer, package or order number, SKU, source or destination ERP code."
+    search_help_text = _("Transfer, package or order number, SKU, source or destination ERP code.")
     list_select_related = ["package", "source", "destination", "state"]
     date_hierarchy = "created_date"
     fieldsets = [
-        (None, {"fields": ["number", "order", "package", "source", "destination", "status", "state"]}),
-        ("Shipment", {"fields": ["shipment"]}),
-        ("History", {"fields": ["history"]}),
-        ("Dates", {"fields": ["created_date", "modified_date"]}),
+        (None, {"fields": ["number", "order", "package", "source", "destination", "state_display"]}),
+        (_("Shipment"), {"fields": ["shipment"]}),
+        (_("Dates"), {"fields": ["created_date", "modified_date"]}),
     ]
     # Everything: a transfer changes only through commands.
     readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
     inlines = [TransferItemInline]
-
-    def get_queryset(self, request):
-        return transfers_visible_to(request.user, super().get_queryset(request))
-
-    def command_queryset(self, request):
-        return transfers_visible_to(request.user, TransferOrder.objects.all())
 
     def command_form_field(self, name, field, obj):
         if isinstance(field, CargoCompanyRef):
@@ -69,17 +92,31 @@ class TransferOrderAdmin(CommandAdminMixin, admin.ModelAdmin):
             choices = [(item.pk, f"#{item.pk}: {item.quantity} x {item.sku} ({item.status})")
                        for item in obj.transferitem_set.order_by("id")]
             return forms.TypedMultipleChoiceField(
-                choices=choices, coerce=int, required=field.required, label="Transfer items",
+                choices=choices, coerce=int, required=field.required, label=_("Transfer items"),
                 widget=forms.CheckboxSelectMultiple, help_text=field.help_text or "")
         return super().command_form_field(name, field, obj)
 
-    @admin.display(description="state changes")
-    def history(self, obj: TransferOrder) -> str:
-        return state_history(obj)
+    def timeline_extra(self, obj: TransferOrder) -> list[TimelineEntry]:
+        shipment = obj.shipment
+        if shipment is None:
+            return []
+        company = shipment.cargo_company.name if shipment.cargo_company else "–"
+        entries = [TimelineEntry(when=shipment.created_date, kind="shipment",
+                                 title=gettext("Shipment created"),
+                                 details=[(gettext("Cargo company"), company),
+                                          (gettext("Tracking number"), shipment.tracking_number or "–")])]
+        if shipment.shipped_date:
+            entries.append(TimelineEntry(when=shipment.shipped_date, kind="shipment",
+                                         title=gettext("Handed to the carrier")))
+        return entries
+
+    @admin.display(description=_("state"), ordering="state__name")
+    def state_display(self, obj: TransferOrder) -> str:
+        return state_badge(obj.state)
 
 
 @admin.register(TransferItem)
-class TransferItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransferItemAdmin(ReadOnlyAdminMixin, OmsModelAdmin):
     list_display = ["id", "transfer", "sku", "quantity", "status"]
     list_filter = ["status"]
     search_fields = ["sku", "transfer__number", "transfer__package__number"]

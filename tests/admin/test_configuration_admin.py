@@ -102,9 +102,14 @@ def test_transition_changelist_shows_the_columns_operators_need(seeded, staff_cl
                                 + "?q=package__complete_packaging__waiting__packed")
 
     assert response.context["cl"].list_display == [
-        "action_checkbox", "label", "slug", "command", "source_state", "destination_state",
+        "action_checkbox", "label", "slug", "command", "source_display", "destination_display",
         "visibility", "is_active"]
-    assert "oms_web, third_party, instore" in response.content.decode()
+    content = response.content.decode()
+    assert "oms_web, third_party, instore" in content
+    # States by their names, as coloured badges (not "Waiting (PackageStatus 100)").
+    assert 'data-status="waiting">Waiting</span>' in content
+    assert 'data-status="packed">Packed</span>' in content
+    assert "PackageStatus 100" not in content
 
 
 def test_state_page_lists_transitions_leaving_and_entering_it(seeded, staff_client):
@@ -229,8 +234,8 @@ def test_editing_an_order_never_writes_its_derived_status(seeded, staff_client):
     order = package.order
     Order.objects.filter(pk=order.pk).update(status=450)
     url = reverse("admin:orders_order_change", args=[order.pk])
-    data = {"payment_type": "credit_card", "customer": '{"email": "new@example.com"}',
-            "shipping_address": "{}", "cargo_company": "", "tracking_number": "", "notes": "call first",
+    data = {"payment_type": "credit_card", "customer__email": "new@example.com", "cargo_company": "",
+            "tracking_number": "", "notes": "call first",
             "orderitem_set-TOTAL_FORMS": "1", "orderitem_set-INITIAL_FORMS": "1"}
 
     with CaptureQueriesContext(connection) as queries:

@@ -115,13 +115,14 @@ def test_state_transition_log_filters_by_content_type_and_object(world, staff_cl
     assert list(for_waiting.context["cl"].result_list) == []
 
 
-def test_state_transition_log_list_shows_command_slug_user_and_object_link(world, staff_client):
+def test_state_transition_log_list_names_the_package_the_move_the_command_and_the_user(world, staff_client):
     response = staff_client.get(admin_url(StateTransitionLog, "changelist"))
 
     content = response.content.decode()
-    assert "package__complete_packaging__waiting__packed" in content
-    assert f'href="{admin_url(Package, "change", world.packed.pk)}"' in content
-    assert f"package #{world.packed.pk}" in content
+    assert (f'<a href="{admin_url(Package, "change", world.packed.pk)}">ORD-2P1: Waiting → Packed</a>'
+            in content)
+    # The command by its label; the slug stays at hand as the label's tooltip.
+    assert '<span title="package__complete_packaging__waiting__packed">Pack</span>' in content
     assert world.log.user.username in content
 
 
@@ -172,7 +173,7 @@ def test_system_rows_cannot_be_deleted_from_the_admin(world, staff_client, model
     assert model._default_manager.count() == count
 
 
-def test_package_page_shows_items_shipment_transfers_and_history(world, staff_client, staff_user):
+def test_package_page_shows_items_shipment_transfers_and_timeline(world, staff_client, staff_user):
     response = staff_client.get(admin_url(Package, "change", world.packed.pk))
 
     [items] = response.context["inline_admin_formsets"]
@@ -182,8 +183,12 @@ def test_package_page_shows_items_shipment_transfers_and_history(world, staff_cl
     content = response.content.decode()
     assert (f'<a href="{admin_url(Shipment, "change", shipment.pk)}">Shipment {shipment.pk}</a>: Created · '
             "Yurtiçi Kargo · tracking number – · shipped –") in content
-    assert (f"<td>Waiting</td><td>Packed</td><td>package__complete_packaging__waiting__packed</td>"
-            f"<td>{staff_user.username}</td>") in content
+    # The timeline: the pack, by whom, from which state; the shipment it created.
+    [entry] = [e for e in response.context["timeline_entries"] if e.kind == "transition"]
+    assert (entry.title, entry.actor, entry.old_state_name, entry.new_state.name) == (
+        "Pack", staff_user.username, "Waiting", "Packed")
+    assert [e.title for e in response.context["timeline_entries"] if e.kind == "shipment"] == [
+        "Shipment created"]
     # Every field is read-only: nothing to submit but commands.
     assert list(response.context["adminform"].form.fields) == []
 
