@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from playwright.sync_api import expect
 from pytest_django.live_server_helper import LiveServer
 
 from tests.factories import UserFactory
@@ -60,6 +61,8 @@ def browser_type_launch_args(browser_type_launch_args):
     # each live-server test) as "async unsafe". They are synchronous: allow them. The browser tests
     # run last (pytest_collection_modifyitems), so no other test runs beside that loop.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # Assertions wait for the page up to this long: a busy CI machine renders slowly.
+    expect.set_options(timeout=15_000)
     return {**browser_type_launch_args, "executable_path": chromium_path(), "args": CHROMIUM_ARGS,
             "headless": True}
 
