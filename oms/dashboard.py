@@ -268,11 +268,13 @@ def operations_dashboard(user) -> dict:
 
 
 def dashboard_callback(request, context: dict) -> dict:
-    """unfold's ``DASHBOARD_CALLBACK``: adds ``store_queues`` (a store user) or ``operations``
-    (a user who may view packages) to the admin index's context."""
+    """unfold's ``DASHBOARD_CALLBACK``: for a user who may view packages, adds ``store_queues``
+    (a store user) or ``operations`` (everyone else) to the admin index's context."""
     user = request.user
+    if not user.has_perm("packages.view_package"):
+        return context
     if user_scope(user).is_restricted:
         context["store_queues"] = store_dashboard(user)
-    elif user.has_perm("packages.view_package"):
+    else:
         context["operations"] = operations_dashboard(user)
     return context

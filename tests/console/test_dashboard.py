@@ -134,6 +134,19 @@ def test_the_warehouse_sees_transfers_to_dispatch(client, stores, kadikoy_day):
     assert shown["quota"][0] == "0 of unlimited"
 
 
+def test_a_store_user_without_package_permission_gets_no_queue(client, stores, kadikoy_day):
+    # given an instore user of Kadıköy outside the "Store staff" group
+    kdk, _bsk, _wh = stores
+    user = store_user(kdk)
+    user.groups.clear()
+    client.force_login(user)
+    # when
+    response = client.get("/admin/")
+    # then
+    assert response.status_code == 200
+    assert "store_queues" not in response.context and "operations" not in response.context
+
+
 def test_a_store_user_without_locations_is_told(client, stores):
     # given
     client.force_login(store_user())
