@@ -34,6 +34,7 @@ from commands.models import IdempotencyRecord, State, StateTransitionLog, Transi
 from commands.registry import CommandContext, CommandResult, CommandType, registry
 from oms.db import lock_one
 from oms.errors import DomainError
+from oms.metrics import command_traced, observed_command
 from webhooks.outbox import outbox_batch, outbox_deferred
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class CommandOutcome:
     replayed: bool = False
 
 
+@observed_command
 def command_run(*, object_type: str, object_id: Any, transition_id: int | None = None,
                 slug: str | None = None, input_parameters: dict | None = None, actor=None,
                 channel: str | None = None, queryset: models.QuerySet | None = None,
@@ -148,6 +150,7 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
 
     transition = _resolve(otype.enum_class, object_type, transition_id, slug)
     command_type = registry.get(transition.command)
+    command_traced(obj, transition)  # names them on the command's log line (oms.metrics)
     if channel is not None and channel not in (transition.ui_visibility or []):
         raise CommandNotVisible()
     if obj.state_id != transition.source_state_id:

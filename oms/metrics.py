@@ -7,17 +7,34 @@ serves its own (webhook deliveries are counted where they are sent)."""
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.db.models import Case, Count, F, Min, When
 from django.utils import timezone
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+from rest_framework.exceptions import APIException
+
+from oms.errors import DomainError
+
+disable_created_metrics()  # no *_created series: Prometheus does not need them
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -37,6 +54,97 @@ HTTP_REQUESTS = Counter("oms_http_requests", "HTTP requests served, by method, v
                         ["method", "view", "status"])
 HTTP_SECONDS = Histogram("oms_http_request_duration_seconds", "Time to serve a request, by method and "
                          "view.", ["method", "view"], buckets=LATENCY_BUCKETS)
+
+
+# -- commands, orders, webhook deliveries ------------------------------------------------------------
+command_logger = logging.getLogger("oms.commands")
+intake_logger = logging.getLogger("oms.intake")
+_command_trace: ContextVar[dict | None] = ContextVar("command_trace", default=None)
+
+
+def observed_command(run: Callable) -> Callable:
+    """Wraps the dispatcher's ``command_run``: one log line per command (object number, command type,
+    transition, outcome, duration; the request id comes with it) and the command metrics."""
+
+    @functools.wraps(run)
+    def wrapper(**kwargs):
+        trace = {"object_type": kwargs.get("object_type"), "object": kwargs.get("object_id"),
+                 "command": None, "transition": kwargs.get("slug") or kwargs.get("transition_id")}
+        token = _command_trace.set(trace)
+        started = time.perf_counter()
+        outcome, code, status = "error", "", 500
+        try:
+            result = run(**kwargs)
+            outcome, status = ("replayed" if result.replayed else "ok"), result.result.status_code
+            return result
+        except DomainError as exc:
+            outcome = "replayed" if getattr(exc, "replayed", False) else "refused"
+            code, status = exc.error_code or "", exc.http_status
+            raise
+        except (OperationalError, InterfaceError):
+            outcome, status = "unavailable", 503
+            raise
+        finally:
+            _command_trace.reset(token)
+            _command_done(trace, outcome, code, status, time.perf_counter() - started)
+
+    return wrapper
+
+
+def command_traced(obj, transition) -> None:
+    """The dispatcher names the object and transition it resolved (for the command's log line)."""
+    trace = _command_trace.get()
+    if trace is not None:
+        trace.update(object=getattr(obj, "number", None) or obj.pk, command=transition.command,
+                     transition=transition.slug)
+
+
+def _command_done(trace: dict, outcome: str, code: str, status: int, seconds: float) -> None:
+    object_type, command = str(trace["object_type"]), trace["command"] or "unknown"
+    COMMANDS.labels(object_type, command, outcome, code).inc()
+    COMMAND_SECONDS.labels(object_type, command).observe(seconds)
+    duration_ms = round(seconds * 1000, 1)
+    level = logging.WARNING if outcome in ("error", "unavailable") else logging.INFO
+    command_logger.log(
+        level, "command %s on %s %s (%s): %s %s%s in %.1f ms", command, object_type, trace["object"],
+        trace["transition"], outcome, status, f" {code}" if code else "", duration_ms,
+        extra={"object_type": object_type, "object": str(trace["object"]), "command": command,
+               "transition": str(trace["transition"]), "outcome": outcome, "status_code": status,
+               "error_code": code, "duration_ms": duration_ms})
+
+
+def observed_order_intake(view: Callable) -> Callable:
+    """Wraps the intake view (``POST orders/``): order count by outcome, latency, one log line."""
+
+    @functools.wraps(view)
+    def wrapper(self, request, *args, **kwargs):
+        started = time.perf_counter()
+        outcome, number = "error", None
+        try:
+            response = view(self, request, *args, **kwargs)
+            outcome = "created" if response.status_code == 201 else "existing"
+            number = response.data.get("number") if isinstance(response.data, dict) else None
+            return response
+        except (DomainError, APIException):
+            outcome = "refused"
+            raise
+        except (OperationalError, InterfaceError):
+            outcome = "unavailable"
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            ORDERS.labels(outcome).inc()
+            ORDER_SECONDS.observe(seconds)
+            intake_logger.info("order intake %s: %s in %.1f ms", number or "-", outcome, seconds * 1000,
+                               extra={"order": number, "outcome": outcome,
+                                      "duration_ms": round(seconds * 1000, 1)})
+
+    return wrapper
+
+
+def webhook_delivery_observed(status: str) -> None:
+    """After an attempt is recorded: delivered, failed (for good) or pending (a retry is due)."""
+    WEBHOOK_DELIVERIES.labels({"delivered": "delivered", "failed": "failed"}.get(status, "retry")).inc()
 
 
 def http_request_observed(request, status_code: int, seconds: float) -> None:

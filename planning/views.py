@@ -5,6 +5,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from oms.api.viewsets import OmsModelViewSet
+from oms.metrics import observed_order_intake
 from orders.serializers import OrderIntakeSerializer
 from orders.views import OrderViewSet
 from packages.models import Package
@@ -28,6 +29,7 @@ class OrderIntakeViewSet(OrderViewSet):
 
     @extend_schema(request=OrderIntakeSerializer, responses={201: OrderWithPackagesSerializer,
                                                              200: OrderWithPackagesSerializer})
+    @observed_order_intake
     def create(self, request, *args, **kwargs):
         body = OrderIntakeSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
+from oms.metrics import webhook_delivery_observed
 from webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -151,6 +152,7 @@ def _record(delivery, subscription, *, ok, status_code, excerpt, error, duration
             delivery.next_attempt_at = now + timedelta(seconds=countdown(config, number))
     delivery.save(update_fields=["attempts", "last_status_code", "last_error", "status", "delivered_at",
                                  "next_attempt_at", "modified_date"])
+    webhook_delivery_observed(delivery.status)
 
 
 def _count_failure(subscription: WebhookSubscription) -> None:

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 from django_tasks.signals import task_finished, task_started
+from prometheus_client import start_http_server
 
 DB_BACKEND = "django_tasks_db.DatabaseBackend"
 RQ_BACKEND = "django_tasks_rq.RQBackend"
@@ -20,9 +21,15 @@ class Command(BaseCommand):
         parser.add_argument("--burst", action="store_true",
                             help="Run what is due now, then exit (tests, cron, a one-off catch-up).")
         parser.add_argument("--name", default=None, help="Worker name (default: generated).")
+        parser.add_argument("--metrics-port", type=int, default=settings.WORKER_METRICS_PORT,
+                            help="Serve this worker's Prometheus metrics on WORKER_METRICS_HOST:PORT "
+                                 "(default: $WORKER_METRICS_PORT; 0: off).")
 
-    def handle(self, *args, burst: bool, name: str | None, verbosity: int, **options):
+    def handle(self, *args, burst: bool, name: str | None, metrics_port: int, verbosity: int, **options):
         backend = settings.TASKS["default"]["BACKEND"]
+        if metrics_port:
+            start_http_server(metrics_port, addr=settings.WORKER_METRICS_HOST)
+            self.stderr.write(f"Metrics on http://{settings.WORKER_METRICS_HOST}:{metrics_port}/metrics")
         queues = settings.TASKS["default"].get("QUEUES") or ["default"]
         if backend == DB_BACKEND:
             self.stderr.write(f"Starting db_worker (database queue {','.join(queues)})")
