@@ -263,10 +263,6 @@ WORKER_STALL_SECONDS = env.int("WORKER_STALL_SECONDS", default=300)
 # http://WORKER_METRICS_HOST:WORKER_METRICS_PORT/metrics when the port is set.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 WORKER_METRICS_HOST = env("WORKER_METRICS_HOST", default="127.0.0.1")
-# `run_worker` serves its own metrics (webhook deliveries are counted where they are sent) on
-# http://WORKER_METRICS_HOST:WORKER_METRICS_PORT/metrics when the port is set.
-WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
-WORKER_METRICS_HOST = env("WORKER_METRICS_HOST", default="127.0.0.1")
 
 # The admin runs on django-unfold (https://unfoldadmin.com/docs/configuring/settings/); the OMS's
 # stylesheet adds the command bar, confirmations and timeline (oms.admin_base).
