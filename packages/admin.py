@@ -223,12 +223,14 @@ class PackageAdmin(CommandAdminMixin, OmsModelAdmin):
         shipment = Shipment.objects.select_related("cargo_company").filter(package=obj).first()
         if shipment is None:
             return gettext("No shipment yet (created when the package is packed).")
-        return format_html(
-            '<a href="{}">Shipment {}</a>: {} · {} · tracking number {} · shipped {}',
-            reverse("admin:packages_shipment_change", args=[shipment.pk]), shipment.pk,
-            shipment.get_status_display(), shipment.cargo_company or "no cargo company",
-            shipment.tracking_number or "–",
-            shipment.shipped_date.strftime("%Y-%m-%d %H:%M") if shipment.shipped_date else "–")
+        details = gettext("%(status)s · %(company)s · tracking number %(tracking)s · shipped %(shipped)s") % {
+            "status": shipment.get_status_display(),
+            "company": shipment.cargo_company or gettext("no cargo company"),
+            "tracking": shipment.tracking_number or "–",
+            "shipped": shipment.shipped_date.strftime("%Y-%m-%d %H:%M") if shipment.shipped_date else "–"}
+        return format_html('<a href="{}">{}</a>: {}',
+                           reverse("admin:packages_shipment_change", args=[shipment.pk]),
+                           gettext("Shipment %(id)s") % {"id": shipment.pk}, details)
 
     @admin.display(description=_("transfers"))
     def transfer_links(self, obj: Package) -> str:
@@ -251,7 +253,9 @@ class PackageAdmin(CommandAdminMixin, OmsModelAdmin):
 
     @admin.display(description=_("document"))
     def invoice_document_size(self, obj: Package) -> str:
-        return f"{len(obj.invoice_document)} characters (base64)" if obj.invoice_document else "–"
+        if not obj.invoice_document:
+            return "–"
+        return gettext("%(size)s characters (base64)") % {"size": len(obj.invoice_document)}
 
 
 @admin.register(PackageItem)

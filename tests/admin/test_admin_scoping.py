@@ -306,3 +306,49 @@ def test_unrestricted_staff_still_sees_every_store(stores, staff_client):
 
     shown = {p.pk for p in response.context["cl"].result_list}
     assert shown == stores.a_rows[Package] | {stores.b_package.pk}
+
+
+def test_the_command_palette_search_finds_nothing_of_another_store(stores):
+    # unfold's search (UNFOLD["COMMAND"]["search_models"]) reads every admin's scoped rows.
+    response = stores.b_client.get(reverse("admin:search"), {"s": "ORD-", "extended": "1"})
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "ORD-B1P1" in content
+    assert "ORD-A1" not in content and "ORD-A2" not in content
+
+
+# -- transfers: each side sees its own commands ---------------------------------------------------------
+@pytest.fixture
+def transfer_between_stores(seeded):
+    source = StockLocationFactory(name="Source store", erp_code="SRC")
+    destination = StockLocationFactory(name="Destination store", erp_code="DST")
+    package = make_package(location=destination, skus={"SKU-T": 1})
+    transfer = transfer_create(package=package, source=source, items=list(package.packageitem_set.all()))
+    return transfer, source, destination
+
+
+def store_client(location, *codenames):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    Profile.objects.create(user=user, channel="instore").stock_locations.set([location])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_each_side_of_a_transfer_sees_only_its_own_commands(seeded, transfer_between_stores):
+    transfer, source, destination = transfer_between_stores
+    url = admin_url(TransferOrder, "change", transfer.pk)
+    perms = ("view_transferorder", "change_transferorder")
+
+    at_source = store_client(source, *perms).get(url)
+    at_destination = store_client(destination, *perms).get(url)
+
+    assert at_source.status_code == at_destination.status_code == 200
+    source_commands = {b.transition.command for b in at_source.context["command_buttons"]}
+    assert {"TRANSFER_READY_FOR_DISPATCH", "TRANSFER_DISPATCH"} <= source_commands
+    assert "TRANSFER_DELIVERED" not in source_commands  # not in transit yet anyway
+    # The destination may not dispatch, mark not found or out of stock: none of those shows.
+    assert at_destination.context["command_buttons"] == []
+    assert 'data-testid="no-commands"' in at_destination.content.decode()

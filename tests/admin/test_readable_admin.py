@@ -78,7 +78,8 @@ def test_set_who_sees_many_transitions_at_once(seeded, staff_client):
     assert remove.status_code == add.status_code == 302
     assert after_remove == [["oms_web"]] * len(moves)
     assert Transition.objects.get(pk=moves[0].pk).ui_visibility == ["oms_web", "instore"]
-    assert {t.pk: t.ui_visibility for t in Transition.objects.exclude(command="PKG_STATE_TRANSITION")} == others
+    untouched = Transition.objects.exclude(command="PKG_STATE_TRANSITION")
+    assert {t.pk: t.ui_visibility for t in untouched} == others
 
 
 def test_a_viewer_cannot_set_visibility(seeded):
@@ -116,9 +117,10 @@ def test_editing_one_address_detail_keeps_the_others_and_unknown_keys(packed, st
     Order.objects.filter(pk=order.pk).update(shipping_address={**order.shipping_address, "latitude": 40.99})
     data = {"payment_type": "credit_card", "cargo_company": "", "tracking_number": "", "notes": "",
             "customer__first_name": "Ayşe", "customer__last_name": "Yılmaz",
-            "customer__email": "ayse@example.com", "customer__phone": "+905550000000", "shipping_address__line": "Moda Cd. 5",
-            "shipping_address__city": "Istanbul", "shipping_address__postcode": "34000",
-            "shipping_address__country": "TR", "orderitem_set-TOTAL_FORMS": "1",
+            "customer__email": "ayse@example.com", "customer__phone": "+905550000000",
+            "shipping_address__line": "Moda Cd. 5", "shipping_address__city": "Istanbul",
+            "shipping_address__postcode": "34000", "shipping_address__country": "TR",
+            "orderitem_set-TOTAL_FORMS": "1",
             "orderitem_set-INITIAL_FORMS": "1"}
 
     response = staff_client.post(reverse("admin:orders_order_change", args=[order.pk]), data)
@@ -183,3 +185,19 @@ def test_a_store_user_finds_no_log_of_another_store_by_number(packed, seeded):
     response = client.get(reverse("admin:commands_statetransitionlog_changelist"), {"q": "WEB-240101P1"})
 
     assert list(response.context["cl"].result_list) == []
+
+
+def test_state_names_and_badges_follow_the_ui_language(seeded):
+    from django.utils import translation
+
+    from commands.admin_display import state_badge, state_name
+
+    packed = seeded.state(500)
+    packed.name = "Packed at the store"  # an operator's own name wins in the default language
+    with translation.override("tr"):
+        turkish, badge = state_name(packed), state_badge(packed)
+    with translation.override("en"):
+        english = state_name(packed)
+
+    assert (turkish, english) == ("Paketlendi", "Packed at the store")
+    assert '>Paketlendi</span>' in badge
