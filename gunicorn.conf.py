@@ -58,6 +58,13 @@ if os.environ.get("LOG_FORMAT") == "json":
         },
     }
 
+# gunicorn's control socket (gunicornc) defaults to one path per user: two servers on a host (blue/green,
+# the tests' two app servers) would fight over it. Off unless GUNICORN_CONTROL_SOCKET names one.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
+
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"  # worker heartbeats off the disk (a slow disk looks like a hung worker)
 

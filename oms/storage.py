@@ -20,6 +20,5 @@ class StaticFilesStorage(CompressedManifestStaticFilesStorage):
         try:
             return super().stored_name(name)
         except ValueError:
-            if self.hashed_files:  # a manifest exists but lacks this file: collectstatic is stale
-                logger.warning("Static file %r is not in the collectstatic manifest", name)
+            logger.debug("Static file %r is not in the collectstatic manifest", name)
             return name
