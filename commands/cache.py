@@ -34,6 +34,8 @@ from fnmatch import fnmatchcase
 from typing import Any, TypeVar
 
 from django.db import connection
+from django.db.models import CharField
+from django.db.models.expressions import RawSQL
 
 VERSION_TABLE = "oms_config_version"
 
@@ -44,6 +46,9 @@ _load_lock = threading.Lock()
 _local = threading.local()
 
 
+_PENDING: Any = object()   # a scope whose versions are not read yet
+
+
 def versions() -> dict[str, str]:
     """Every part's current version (one query)."""
     with connection.cursor() as cursor:
@@ -51,22 +56,40 @@ def versions() -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
+def versions_expression() -> RawSQL:
+    """Every part's version as one text column (``name=version,...``), to read them in a statement
+    the caller runs anyway (the dispatcher's row lock): hand the value to ``provide_versions``."""
+    join = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+    return RawSQL(f"(SELECT {join}(name || '=' || version, ',') FROM {VERSION_TABLE})", (),
+                  output_field=CharField())
+
+
 @contextmanager
 def config_scope():
     """Check the versions once for the whole block (this thread): every cached part used inside
-    it is the one current when the block began. Nested blocks join the outer one."""
+    it is the one current when the versions were read — by the first use in the block, or by
+    ``provide_versions`` before it. Nested blocks join the outer one."""
     if getattr(_local, "versions", None) is not None:
         yield
         return
-    _local.versions = versions()
+    _local.versions = _PENDING
     try:
         yield
     finally:
         _local.versions = None
 
 
+def provide_versions(raw: str | None) -> None:
+    """The versions, as ``versions_expression`` read them, for the current scope (if it has not
+    read them yet)."""
+    if getattr(_local, "versions", None) is _PENDING and raw:
+        _local.versions = dict(item.split("=", 1) for item in raw.split(","))
+
+
 def _current(part: str, load: Callable[[], T]) -> T:
     scoped = getattr(_local, "versions", None)
+    if scoped is _PENDING:
+        scoped = _local.versions = versions()
     version = (scoped if scoped is not None else versions())[part]
     cached = _parts.get(part)
     if cached is not None and cached[0] == version:

@@ -17,9 +17,9 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, OperationalError, models, transaction
-from django.db.models import Q
 
 from accounts.scoping import require_locations, scope_queryset, user_scope
+from commands import cache
 from commands.errors import (
     CommandInputInvalid,
     CommandMismatch,
@@ -140,13 +140,20 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
         if otype.lock_before is not None:
             otype.lock_before(object_id)
         # Lock the bare row, then read it with its relations: a join taken under the lock could
-        # return related rows as they were before the transaction we waited for committed.
-        locked = lock_one(base, object_id)
+        # return related rows as they were before the transaction we waited for committed. The
+        # lock statement also reads the configuration's version (commands.cache).
+        locked = lock_one(base.annotate(config_versions=cache.versions_expression()), object_id)
     except (model.DoesNotExist, ValueError, TypeError, OverflowError):
         raise ObjectNotFound() from None
+    cache.provide_versions(locked.config_versions)
     if otype.lock_after is not None:
         otype.lock_after(locked)
-    obj = base.select_related(*otype.lock_related).get(pk=locked.pk)
+    read = base.select_related(*otype.lock_related)
+    if otype.lock_with:  # the related rows locked next (a package's order), in the same statement
+        read = read.select_for_update(of=otype.lock_with)
+    if otype.read_annotations is not None:
+        read = read.annotate(**otype.read_annotations())
+    obj = read.get(pk=locked.pk)
 
     transition = _resolve(otype.enum_class, object_type, transition_id, slug)
     command_type = registry.get(transition.command)
@@ -198,16 +205,9 @@ def _check_locations(actor, command_type: CommandType, obj, data: dict) -> None:
 
 
 def _resolve(enum_class: str, object_type: str, transition_id, slug) -> Transition:
-    condition = Q()
-    if transition_id is not None:
-        condition |= Q(pk=transition_id)
-    if slug:
-        condition |= Q(slug=slug)
-    found = list(Transition.objects.select_related("destination_state", "source_state")
-                 .filter(condition))
-    by_id = next((t for t in found if t.pk == transition_id), None)
-    by_slug = next((t for t in found if slug and t.slug == slug), None)
-    if transition_id is not None and slug and found and by_id != by_slug:
+    """The transition by id and/or slug, from the per-process configuration cache."""
+    by_id, by_slug = cache.commands_config().lookup(transition_id, slug)
+    if transition_id is not None and slug and (by_id or by_slug) and by_id != by_slug:
         raise CommandMismatch()
     transition = by_id or by_slug
     if (transition is None or not transition.is_active

@@ -33,6 +33,11 @@ class ObjectType:
     # order); lock_after(obj) those right after it (a package's order).
     lock_before: Callable[[Any], None] | None = None
     lock_after: Callable[[Any], None] | None = None
+    # Related rows locked by the statement that reads the locked object with ``lock_related``
+    # (FOR UPDATE OF them), right after the object itself: a package's order, one statement less
+    # than ``lock_after``. That read also carries ``read_annotations()`` (e.g. sibling statuses).
+    lock_with: tuple[str, ...] = ()
+    read_annotations: Callable[[], dict] | None = None
     # The stock locations a caller must hold to run a command on the object (store users are
     # refused otherwise): a package's location; a transfer's source. Command types override it.
     acting_locations: Callable[[Any, dict], list[int]] | None = None

@@ -3,13 +3,15 @@ transaction has locked (pk order), never from stale values read earlier."""
 
 from __future__ import annotations
 
+import functools
+import operator
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import contextmanager
 
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from locations.errors import NotEnoughFreeStock, StockBelowReserved
@@ -114,22 +116,21 @@ def reservations_consume(*, reservations: Iterable[Reservation]) -> None:
 
 
 def _apply_to_stocks(reservations: list[Reservation], *, consume: bool) -> None:
+    """One statement: the stock rows are locked in pk order by its subquery, then moved by F()."""
     totals: dict[tuple[int, str], int] = defaultdict(int)
     for r in reservations:
         totals[(r.stock_location_id, r.sku)] += r.quantity
-    locations = {loc for loc, _ in totals}
-    skus = {sku for _, sku in totals}
-    stocks = [s for s in lock_many(Stock.objects.filter(stock_location_id__in=locations, sku__in=skus))
-              if (s.stock_location_id, s.sku) in totals]
-    now = timezone.now()
-    for stock in stocks:
-        n = totals[(stock.stock_location_id, stock.sku)]
-        stock.reserved = F("reserved") - n
-        stock.modified_date = now
-        if consume:
-            stock.quantity = F("quantity") - n
-    Stock.objects.bulk_update(stocks, ["reserved", "quantity", "modified_date"] if consume
-                              else ["reserved", "modified_date"])
+    pairs = sorted(totals.items())
+    rows = Stock.objects.filter(functools.reduce(operator.or_, (
+        Q(stock_location_id=loc, sku=sku) for (loc, sku), _ in pairs)))
+    locked = rows.select_for_update(of=("self",)).order_by("pk").values("pk")
+    moved = Case(*(When(stock_location_id=loc, sku=sku, then=Value(n))
+                   for (loc, sku), n in pairs), default=Value(0),
+                 output_field=IntegerField())
+    changes = {"reserved": F("reserved") - moved, "modified_date": timezone.now()}
+    if consume:
+        changes["quantity"] = F("quantity") - moved
+    Stock.objects.filter(pk__in=locked).update(**changes)
 
 
 def stock_take_free(*, location_id: int, quantities: dict[str, int]) -> None:

@@ -103,14 +103,29 @@ def _fresh(package: Package) -> Package:
     return Package.objects.select_related("state", "stock_location", "order").get(pk=package.pk)
 
 
-def package_created(package: Package, **loaded) -> None:
-    """A new package (no shipment yet). ``loaded``: see ``package_transitioned``."""
-    event_add("package.created", lambda: package_payload(_fresh(package), **{"shipment": None, **loaded}))
+def package_created(package: Package) -> None:
+    """A new package, read back for its payload."""
+    event_add("package.created", lambda: package_payload(_fresh(package), shipment=None))
 
 
-def package_transitioned(package: Package, **loaded) -> None:
-    """``loaded``: what the caller knows is current (``items``, ``shipment``); the rest is read."""
-    payload = _once(lambda: package_payload(_fresh(package), **loaded))
+def package_created_from(package: Package, *, items: Sequence[PackageItem]) -> None:
+    """A new package whose order, location and state objects are current, with ``items``."""
+    event_add("package.created", lambda: package_payload(package, items=items, shipment=None))
+
+
+def package_transitioned(package: Package) -> None:
+    """A package moved, read back for its payload."""
+    _transitioned(package, _once(lambda: package_payload(_fresh(package))))
+
+
+def package_transitioned_from(package: Package, *, items: Sequence[PackageItem] | None,
+                              shipment: Shipment | None) -> None:
+    """A package moved by this transaction, which holds it as it now is: with its order (status
+    included), location and state, its ``items`` (read when None) and its ``shipment``."""
+    _transitioned(package, _once(lambda: package_payload(package, items=items, shipment=shipment)))
+
+
+def _transitioned(package: Package, payload) -> None:
     event_add("package.status.transitioned", payload)
     event_add(f"package.status.{PackageStatus(package.status).name.lower()}", payload)
 

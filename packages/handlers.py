@@ -15,34 +15,34 @@ from commands.registry import (
 from locations.models import CargoCompany
 from locations.services import quota_batch
 from oms.api.serializers import BIGINT_MAX, IdField, StrictSerializer, parse_id
-from oms.db import lock_many
-from orders.models import Order
 from packages.enums import PackageStatus, ShipmentStatus
 from packages.errors import ItemNotInPackage
 from packages.models import Package, PackageItem
 from packages.services import (
+    order_sibling_statuses,
     package_after_move,
     package_pack,
     package_release_reservations,
     package_ship,
     shipment_info_update,
     shipment_status_set,
+    sibling_statuses_batch,
 )
 
 PACKAGE = "package"
 
-def _lock_order_of(package: Package) -> None:
-    # Commands on a package may renumber its order's packages and always refresh its status.
-    lock_many(Order.objects.filter(pk=package.order_id))
-
-
 # Quota moves of a command are written at its end, all location rows in one pk-ordered lock.
 registry.command_batches.append(quota_batch)
+registry.command_batches.append(sibling_statuses_batch)
 
+# Commands on a package may renumber its order's packages and always refresh its status: the
+# order is locked right after the package, by the read of the package with its relations, which
+# also brings its shipment and the statuses of the order's other packages.
 registry.register_object_type(ObjectType(
     name=PACKAGE, model_label="packages.Package", enum_class="PackageStatus",
     status_enum=PackageStatus, after_move=package_after_move,
-    lock_related=("order", "stock_location"), lock_after=_lock_order_of,
+    lock_related=("order", "stock_location", "shipment"), lock_with=("order",),
+    read_annotations=order_sibling_statuses,
     acting_locations=lambda package, data: [package.stock_location_id]))
 
 

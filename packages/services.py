@@ -3,13 +3,17 @@ transaction (the dispatcher's, or the intake's)."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Aggregate, CharField, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from commands.cache import commands_config
 from commands.models import State
 from locations.models import Reservation, Stock, StockLocation
 from locations.services import (
@@ -38,39 +42,55 @@ class ItemLine:
 
 def package_create(*, order: Order, stock_location: StockLocation, state: State,
                    lines: Sequence[ItemLine] = (), move_items: Sequence[PackageItem] = (),
-                   reserve: bool = True, reserve_at: dict[int, int] | None = None) -> Package:
+                   reserve: bool = True, reserve_at: dict[int, int] | None = None,
+                   existing: int | None = None, locked_stocks: dict[tuple[int, str], Stock] | None = None,
+                   objects_current: bool = False) -> Package:
     """Create a package at a location in ``state`` with its items, reservations and quota.
 
     Items are new (``lines``) or moved from another package (``move_items``, re-planning).
     With ``reserve`` each item reserves its quantity at the package's location, or at the
     location ``reserve_at`` names for it (by order item id: a transfer's source). Stock rows are
     locked in pk order; a shortfall raises ``NotEnoughStock`` and the caller's transaction rolls
-    back. The caller holds the order's lock or created the order (numbers are per order)."""
-    existing = Package.objects.filter(order=order).count()
+    back. The caller holds the order's lock or created the order (numbers are per order).
+
+    What the caller knows saves reads: ``existing`` (the order's packages so far — a new order's
+    are the ones its intake created), ``locked_stocks`` (stock rows it has locked, by (location,
+    SKU), kept current here), ``objects_current`` (``order``, ``stock_location`` and ``state`` are
+    as the database has them: the webhook payload is built from them without a read)."""
+    if existing is None:
+        existing = Package.objects.filter(order=order).count()
     package = Package.objects.create(
         number=f"{order.number}P{existing + 1}", order=order, stock_location=stock_location,
         status=state.status, state=state)
+    _packages_added.orders.add(order.pk)
     item_status = status_key(package.status)
     items = PackageItem.objects.bulk_create([
         PackageItem(package=package, order_item=line.order_item, sku=line.order_item.sku,
                     quantity=line.quantity, status=item_status) for line in lines])
     if move_items:
+        now = timezone.now()
         PackageItem.objects.filter(pk__in=[i.pk for i in move_items]).update(
-            package=package, status=item_status, modified_date=timezone.now())
+            package=package, status=item_status, modified_date=now)
         for item in move_items:
-            item.package, item.status = package, item_status
+            item.package, item.status, item.modified_date = package, item_status, now
         items.extend(move_items)
     if reserve:
-        items_reserve(items=items, location_id=stock_location.pk, reserve_at=reserve_at)
+        items_reserve(items=items, location_id=stock_location.pk, reserve_at=reserve_at,
+                      locked_stocks=locked_stocks)
     if holds_quota(package.status):
         location_quota_move(location_id=stock_location.pk, delta=+1)
-    events.package_created(package)
+    if objects_current:
+        events.package_created_from(package, items=sorted(items, key=lambda i: i.pk))
+    else:
+        events.package_created(package)
     return package
 
 
 def items_reserve(*, items: Sequence[PackageItem], location_id: int,
-                  reserve_at: dict[int, int] | None = None) -> None:
-    """Reserve every item's quantity at ``location_id`` (or its ``reserve_at`` location)."""
+                  reserve_at: dict[int, int] | None = None,
+                  locked_stocks: dict[tuple[int, str], Stock] | None = None) -> None:
+    """Reserve every item's quantity at ``location_id`` (or its ``reserve_at`` location). The
+    stock rows are locked here (pk order), or were by the caller (``locked_stocks``)."""
     reserve_at = reserve_at or {}
     where = {item.pk: reserve_at.get(item.order_item_id, location_id) for item in items}
     wanted: dict[tuple[int, str], int] = {}
@@ -79,9 +99,11 @@ def items_reserve(*, items: Sequence[PackageItem], location_id: int,
         wanted[key] = wanted.get(key, 0) + item.quantity
     if not wanted:
         return
-    rows = lock_many(Stock.objects.filter(stock_location_id__in={loc for loc, _ in wanted},
-                                          sku__in={sku for _, sku in wanted}))
-    stocks = {(s.stock_location_id, s.sku): s for s in rows if (s.stock_location_id, s.sku) in wanted}
+    if locked_stocks is None:
+        rows = lock_many(Stock.objects.filter(stock_location_id__in={loc for loc, _ in wanted},
+                                              sku__in={sku for _, sku in wanted}))
+        locked_stocks = {(s.stock_location_id, s.sku): s for s in rows}
+    stocks = {key: locked_stocks[key] for key in wanted if key in locked_stocks}
     now = timezone.now()
     for (loc, sku), quantity in wanted.items():
         stock = stocks.get((loc, sku))
@@ -107,9 +129,12 @@ def package_relocate(*, package: Package, stock_location: StockLocation) -> None
 
 
 def package_state(status: int) -> State:
-    """The seeded state of a status (slug = its key), used for moves the OMS makes itself."""
-    return State.objects.get(enum_class="PackageStatus", enum_value=str(status),
-                             slug=PackageStatus(status).name.lower().replace("_", "-"))
+    """The seeded state of a status (slug = its key), used for moves the OMS makes itself
+    (from the configuration cache)."""
+    state = commands_config().state("PackageStatus", PackageStatus(status).name.lower().replace("_", "-"))
+    if state.enum_value != str(status):
+        raise State.DoesNotExist(f"The state {state.slug!r} does not carry status {status}.")
+    return state
 
 
 def status_key(status: int) -> str:
@@ -119,13 +144,13 @@ def status_key(status: int) -> str:
 def package_after_move(package: Package, old_status: int, new_status: int, old_state_id: int) -> None:
     """Everything that follows a package's status move, in the same transaction (spec §4, §1.3,
     §8): the location's quota, the items' mirrored status, the order's derived status and the
-    webhook events (last, so their payload shows all of it)."""
+    webhook events (last, so their payload shows all of it — built from what this holds)."""
+    items = None
     if old_status != new_status:
-        PackageItem.objects.filter(package=package).exclude(status=ItemStatus.OUT_OF_STOCK).update(
-            status=status_key(new_status), modified_date=timezone.now())
-        order_refresh_status(order_id=package.order_id)
+        items = items_mirror_status(package=package, status=new_status)
+        _order_status_after_move(package, new_status)
     if old_state_id != package.state_id or old_status != new_status:
-        events.package_transitioned(package)
+        events.package_transitioned_from(package, items=items, shipment=shipment_of(package))
     # Last: every pack at a location updates this one row, so its lock is held the shortest.
     if holds_quota(old_status) != holds_quota(new_status):
         location_quota_move(location_id=package.stock_location_id,
@@ -148,15 +173,117 @@ def order_status_from(statuses: Sequence[int]) -> int:
     return OrderStatus.APPROVED
 
 
-def order_refresh_status(*, order_id: int) -> None:
-    statuses = list(Package.objects.filter(order_id=order_id).values_list("status", flat=True))
+def order_refresh_status(*, order_id: int, statuses: Sequence[int] | None = None) -> int:
+    """Set the order's derived status from its packages' ``statuses`` (read when not given);
+    returns it."""
+    if statuses is None:
+        statuses = list(Package.objects.filter(order_id=order_id).values_list("status", flat=True))
     status = order_status_from(statuses)
     Order.objects.filter(pk=order_id).filter(~Q(status=status)).update(
         status=status, modified_date=timezone.now())
+    return status
+
+
+class _StatusList(Aggregate):
+    """The statuses of a group of packages as one text ("100,550"), on PostgreSQL and SQLite."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(CAST(%(expressions)s AS text), ',')"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="GROUP_CONCAT",
+                              template="%(function)s(%(expressions)s, ',')", **extra)
+
+
+def order_sibling_statuses() -> dict:
+    """Annotation for the dispatcher's read of a locked package (``ObjectType.read_annotations``):
+    the statuses of the order's other packages, so the order's status follows the move without
+    reading them again. The order is locked by that same read: they cannot change meanwhile,
+    except by this command (``package_create``, see ``_order_status_after_move``)."""
+    others = (Package.objects.filter(order_id=OuterRef("order_id")).exclude(pk=OuterRef("pk"))
+              .order_by().values("order_id").annotate(statuses=_StatusList("status")).values("statuses"))
+    return {"order_sibling_statuses": Subquery(others)}
+
+
+class _PackagesAdded(threading.local):
+    orders: set[int]
+
+    def __init__(self) -> None:
+        self.orders = set()
+
+
+_packages_added = _PackagesAdded()
+
+
+@contextmanager
+def sibling_statuses_batch():
+    """A command's span (the dispatcher opens it): orders that got a new package in it, whose
+    sibling statuses read at the command's start are then out of date."""
+    _packages_added.orders = set()
+    try:
+        yield
+    finally:
+        _packages_added.orders = set()
+
+
+def _order_status_after_move(package: Package, new_status: int) -> None:
+    siblings = getattr(package, "order_sibling_statuses", False)
+    statuses = None
+    if siblings is not False and package.order_id not in _packages_added.orders:
+        statuses = [int(s) for s in siblings.split(",")] if siblings else []
+        statuses.append(new_status)
+    status = order_refresh_status(order_id=package.order_id, statuses=statuses)
+    if Package.order.is_cached(package):
+        package.order.status = status
+
+
+def items_mirror_status(*, package: Package, status: int) -> list[PackageItem]:
+    """Every item but those marked out of stock takes the package's status key; returns all the
+    package's items as the database now has them, by id (one statement: UPDATE ... RETURNING)."""
+    table = PackageItem._meta.db_table
+    out = ItemStatus.OUT_OF_STOCK.value
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    items = PackageItem.objects.raw(
+        f"UPDATE {table} SET status = CASE WHEN status = %s THEN status ELSE %s END, "
+        f"modified_date = CASE WHEN status = %s THEN modified_date ELSE %s END "
+        f"WHERE package_id = %s RETURNING *", [out, status_key(status), out, now, package.pk])
+    return sorted(items, key=lambda item: item.pk)
+
+
+def shipment_of(package: Package) -> Shipment | None:
+    """The package's shipment: the one this command loaded or created (cached on the package),
+    else read."""
+    related = Package.shipment.related
+    if related.is_cached(package):
+        return related.get_cached_value(package)
+    shipment = Shipment.objects.filter(package=package).first()
+    related.set_cached_value(package, shipment)
+    return shipment
+
+
+def _shipment_known(package: Package, shipment: Shipment) -> Shipment:
+    Package.shipment.related.set_cached_value(package, shipment)
+    return shipment
 
 
 def package_reservations(package: Package) -> list[Reservation]:
     return list(Reservation.objects.filter(package_item__package=package))
+
+
+def package_items_with_reservations(package: Package) -> tuple[list[PackageItem], list[Reservation]]:
+    """The package's items and their reservations, in one read (items left-joined to them)."""
+    rows = (PackageItem.objects.filter(package=package).order_by("id")
+            .annotate(res_id=F("reservations__id"), res_location=F("reservations__stock_location_id"),
+                      res_sku=F("reservations__sku"), res_quantity=F("reservations__quantity")))
+    items: dict[int, PackageItem] = {}
+    reservations = []
+    for row in rows:
+        items.setdefault(row.pk, row)
+        if row.res_id is not None:
+            reservations.append(Reservation(pk=row.res_id, package_item_id=row.pk, sku=row.res_sku,
+                                            stock_location_id=row.res_location, quantity=row.res_quantity))
+    return list(items.values()), reservations
 
 
 def package_pack(*, package: Package, with_shipment: bool = True,
@@ -164,9 +291,8 @@ def package_pack(*, package: Package, with_shipment: bool = True,
     """The items leave the shelf (reservations consumed; items whose reservation was released,
     e.g. by PKG_DEALLOCATE_RESERVATIONS, are taken from the location's free stock); optionally
     the shipment is created with the order's cargo company or the location's default one."""
-    reservations = package_reservations(package)
+    items, reservations = package_items_with_reservations(package)
     reserved_items = {r.package_item_id for r in reservations}
-    items = list(PackageItem.objects.filter(package=package))
     unreserved = [i for i in items if i.pk not in reserved_items]
     if unreserved:
         # One pk-ordered lock of every row this packing touches, before either update.
@@ -183,6 +309,7 @@ def package_pack(*, package: Package, with_shipment: bool = True,
             cargo_company_id=package.order.cargo_company_id
             or package.stock_location.default_cargo_company_id,
             tracking_number=tracking_number or "", has_shipping_document=has_shipping_document)
+        _shipment_known(package, shipment)
         events.shipment_event("shipment.created", shipment)
         events.shipment_tracking_set(shipment)
 
@@ -194,10 +321,11 @@ def package_release_reservations(*, package: Package) -> None:
 def package_ship(*, package: Package, cargo_company_id: int | None = None,
                  tracking_number: str | None = None) -> Shipment:
     """Mark the package's shipment shipped (created on the spot if packing made none)."""
-    shipment = Shipment.objects.filter(package=package).first()
+    shipment = shipment_of(package)
     if shipment is None:
-        shipment = Shipment(package=package, cargo_company_id=package.order.cargo_company_id
-                            or package.stock_location.default_cargo_company_id)
+        shipment = _shipment_known(package, Shipment(
+            package=package, cargo_company_id=package.order.cargo_company_id
+            or package.stock_location.default_cargo_company_id))
     shipment.status = ShipmentStatus.SHIPPED
     shipment.shipped_date = timezone.now()
     if cargo_company_id is not None:
@@ -218,7 +346,7 @@ def shipment_status_set(*, package: Package | None = None, shipment_id: int | No
     """Move a package's (or a transfer's, by ``shipment_id``) shipment, if there is one, to
     ``status``, with its webhook event."""
     if package is not None:
-        shipment = Shipment.objects.filter(package=package).first()
+        shipment = shipment_of(package)
     else:
         shipment = Shipment.objects.filter(pk=shipment_id).first() if shipment_id else None
     if shipment is None or shipment.status == status:
@@ -233,7 +361,7 @@ def shipment_status_set(*, package: Package | None = None, shipment_id: int | No
 
 
 def shipment_info_update(*, package: Package, changes: dict) -> Shipment:
-    shipment = Shipment.objects.filter(package=package).first() or Shipment(package=package)
+    shipment = shipment_of(package) or _shipment_known(package, Shipment(package=package))
     for field, value in changes.items():
         setattr(shipment, field, value)
     created = shipment.pk is None

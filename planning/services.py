@@ -6,12 +6,14 @@ Planning places packages and creates transfers, so this app sits above both
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 
+from commands import cache
 from commands.models import State
 from locations.models import Stock, StockLocation
 from locations.services import quota_batch
@@ -19,7 +21,13 @@ from oms.db import lock_many
 from orders.models import Order, OrderItem
 from packages.enums import PackageStatus, holds_quota
 from packages.models import Package, PackageItem
-from packages.services import ItemLine, order_refresh_status, package_create, package_state
+from packages.services import (
+    ItemLine,
+    order_refresh_status,
+    order_status_from,
+    package_create,
+    package_state,
+)
 from planning.errors import NoMatchingScenario
 from planning.models import Rule, Scenario
 from planning.planner import Line, Plan, PlanRequest, RuleSpec, Site, plan
@@ -52,9 +60,34 @@ def scenario_matching(scenarios: list[Scenario], order: Order) -> Scenario | Non
     return None
 
 
+@dataclass(frozen=True)
+class PlanningConfig:
+    """What planning reads that only operators change (commands.cache, part "planning"): the active
+    scenarios with their conditions and rules, and the active locations' attributes. Their quota
+    is never read from here."""
+
+    scenarios: list[Scenario]
+    specs: dict[tuple[int, bool], list[RuleSpec]]     # (scenario id, transferable) -> its rules
+    locations: dict[int, StockLocation]
+
+
+def _load_planning() -> PlanningConfig:
+    scenarios = active_scenarios()
+    return PlanningConfig(
+        scenarios=scenarios,
+        specs={(sc.pk, transferable): _rule_specs(sc, transferable=transferable)
+               for sc in scenarios for transferable in (True, False)},
+        locations={loc.pk: loc for loc in StockLocation.objects.filter(is_active=True)})
+
+
+def planning_config() -> PlanningConfig:
+    return cache.planning_config(_load_planning)
+
+
 def scenario_for_order(order: Order) -> Scenario:
-    """The active scenario with the highest priority whose conditions match (constant queries)."""
-    scenario = scenario_matching(active_scenarios(), order)
+    """The active scenario with the highest priority whose conditions match (configuration cache:
+    no read while it is current)."""
+    scenario = scenario_matching(planning_config().scenarios, order)
     if scenario is not None:
         return scenario
     raise NoMatchingScenario(f"No active scenario matches order {order.number} (channel, payment "
@@ -62,6 +95,11 @@ def scenario_for_order(order: Order) -> Scenario:
 
 
 def rule_specs(scenario: Scenario, *, transferable: bool = True) -> list[RuleSpec]:
+    cached = planning_config().specs.get((scenario.pk, transferable))
+    return cached if cached is not None else _rule_specs(scenario, transferable=transferable)
+
+
+def _rule_specs(scenario: Scenario, *, transferable: bool) -> list[RuleSpec]:
     specs = []
     for rule in scenario.rules.all():
         include = frozenset(loc.pk for loc in rule.stock_locations.all())
@@ -74,8 +112,9 @@ def rule_specs(scenario: Scenario, *, transferable: bool = True) -> list[RuleSpe
     return specs
 
 
-def _site(location: StockLocation, credit: int = 0) -> Site:
-    return Site(id=location.pk, priority=location.priority, quota=max(location.quota - credit, 0),
+def _site(location: StockLocation, credit: int = 0, quota: int | None = None) -> Site:
+    quota = location.quota if quota is None else quota
+    return Site(id=location.pk, priority=location.priority, quota=max(quota - credit, 0),
                 max_quota=location.max_quota, city=location.city,
                 latitude=float(location.latitude) if location.latitude is not None else None,
                 longitude=float(location.longitude) if location.longitude is not None else None,
@@ -97,38 +136,55 @@ class PlanResult:
     sites: dict[int, StockLocation]
 
 
+def stock_lock_for_planning(skus: set[str]) -> list[Stock]:
+    """Every stock row of these SKUs, at every location, locked in one pk-ordered statement that
+    also reads the configuration's version (the caller's ``config_scope``)."""
+    rows = lock_many(Stock.objects.filter(sku__in=skus).annotate(
+        config_versions=cache.versions_expression()))
+    if rows:
+        cache.provide_versions(rows[0].config_versions)
+    return rows
+
+
 def plan_lines(*, order: Order, scenario: Scenario, lines: Sequence[Line],
                excluded: dict[int, frozenset[int]] | None = None,
-               transferable: bool = True, quota_credit: dict[int, int] | None = None) -> PlanResult:
-    """Lock the stock of the lines' SKUs (pk order), plan, then lock the chosen locations and
-    re-check their quota; a location found full meanwhile is left out and planning runs again.
+               transferable: bool = True, quota_credit: dict[int, int] | None = None,
+               stocks: Sequence[Stock] | None = None) -> PlanResult:
+    """Lock the stock of the lines' SKUs (pk order; or ``stocks``, locked by the caller), plan
+    from that one read and the locations' quotas, then lock the chosen locations and re-check
+    their quota; a location found full meanwhile is left out and planning runs again.
     ``quota_credit`` counts units about to be given back as free (a re-planned package's own)."""
     credit = quota_credit or {}
-    skus = {line.sku for line in lines}
-    stocks = lock_many(Stock.objects.filter(sku__in=skus))
+    if stocks is None:
+        stocks = lock_many(Stock.objects.filter(sku__in={line.sku for line in lines}))
     available = {(s.stock_location_id, s.sku): s.quantity - s.reserved for s in stocks}
-    locations = {loc.pk: loc for loc in StockLocation.objects.filter(is_active=True)}
+    static = planning_config().locations
+    quotas = dict(StockLocation.objects.filter(is_active=True).values_list("pk", "quota"))
+    if quotas.keys() - static.keys():  # activated since the cache's version was read
+        static = {**static, **StockLocation.objects.in_bulk(quotas.keys() - static.keys())}
     rules = rule_specs(scenario, transferable=transferable)
+    locked: dict[int, StockLocation] = {}
     full: set[int] = set()
     while True:
         request = PlanRequest(
             lines=list(lines), rules=rules,
-            sites={pk: _site(loc, credit.get(pk, 0)) for pk, loc in locations.items()},
+            sites={pk: _site(static[pk], credit.get(pk, 0), quota) for pk, quota in quotas.items()},
             available=available, order_city=(order.shipping_address or {}).get("city", ""),
             order_point=_order_point(order), excluded=excluded or {}, full_sites=frozenset(full))
         result = plan(request)
         chosen = [p.location_id for p in result.packages]
         if not chosen or not any(r.select_by_quota for r in rules):
-            return PlanResult(result, locations)
+            return PlanResult(result, {pk: locked.get(pk) or copy.copy(static[pk]) for pk in chosen})
         # One pk-ordered lock of the chosen rows and of those this re-plan gives quota back to.
         fresh = {loc.pk: loc for loc in lock_many(StockLocation.objects.filter(
             pk__in={*chosen, *credit}))}
         now_full = {pk for pk, loc in fresh.items() if pk in chosen
                     and loc.max_quota is not None and loc.quota - credit.get(pk, 0) >= loc.max_quota
-                    and loc.quota != locations[pk].quota}
-        locations.update(fresh)
+                    and loc.quota != quotas.get(pk)}
+        locked.update(fresh)
+        quotas.update((pk, loc.quota) for pk, loc in fresh.items() if pk in quotas)
         if not now_full or now_full <= full:
-            return PlanResult(result, locations)
+            return PlanResult(result, {pk: locked.get(pk) or copy.copy(static[pk]) for pk in chosen})
         full |= now_full
 
 
@@ -138,15 +194,18 @@ def initial_state(scenario: Scenario, package_count: int) -> State:
     return package_state(S.WAITING)
 
 
-def order_plan(*, order: Order, scenario: Scenario) -> list[Package]:
-    """Plan a new order's items into packages (intake)."""
-    items = {item.pk: item for item in order.orderitem_set.all()}
+def order_plan(*, order: Order, scenario: Scenario, items: Sequence[OrderItem] | None = None,
+               stocks: Sequence[Stock] | None = None) -> list[Package]:
+    """Plan a new order's items into packages (intake). ``items``: the order's items, as just
+    created; ``stocks``: the rows of their SKUs, locked by the caller."""
+    items = {item.pk: item for item in (order.orderitem_set.all() if items is None else items)}
     lines = [Line(key=item.pk, sku=item.sku, quantity=item.quantity) for item in items.values()]
-    planned = plan_lines(order=order, scenario=scenario, lines=lines)
+    planned = plan_lines(order=order, scenario=scenario, lines=lines, stocks=stocks)
+    locked_stocks = {(s.stock_location_id, s.sku): s for s in stocks} if stocks is not None else None
     result = planned.plan
     count = len(result.packages) + (1 if result.unplaced else 0)
     state = initial_state(scenario, count)
-    packages = []
+    packages: list[Package] = []
     for package_plan in result.packages:
         reserve_at = {line.key: leg.source_id for leg in package_plan.transfers.values()
                       for line in leg.lines}
@@ -154,7 +213,8 @@ def order_plan(*, order: Order, scenario: Scenario) -> list[Package]:
             order=order, stock_location=planned.sites[package_plan.location_id],
             state=package_state(S.WAITING_FOR_TRANSFER) if package_plan.needs_transfer else state,
             lines=[ItemLine(items[line.key], line.quantity) for line in package_plan.lines],
-            reserve_at=reserve_at)
+            reserve_at=reserve_at, existing=len(packages), locked_stocks=locked_stocks,
+            objects_current=True)
         if package_plan.needs_transfer:
             by_order_item = {i.order_item_id: i for i in package.packageitem_set.all()}
             for leg in package_plan.transfers.values():
@@ -163,9 +223,10 @@ def order_plan(*, order: Order, scenario: Scenario) -> list[Package]:
         packages.append(package)
     if result.unplaced:
         packages.append(package_create(
-            order=order, stock_location=scenario.default_stock_location,
-            state=package_state(S.OUT_OF_STOCK), reserve=False,
-            lines=[ItemLine(items[line.key], line.quantity) for line in result.unplaced]))
+            order=order, stock_location=copy.copy(scenario.default_stock_location),
+            state=package_state(S.OUT_OF_STOCK), reserve=False, existing=len(packages),
+            lines=[ItemLine(items[line.key], line.quantity) for line in result.unplaced],
+            objects_current=True))
     return packages
 
 
@@ -218,18 +279,19 @@ def order_intake(*, fields: dict, items: Sequence[IntakeItem]) -> tuple[Order, b
     """Create an order and plan it, in one transaction. Returns (order, created): an order
     number seen before returns the existing order, also when two requests race (the unique
     number decides; the loser answers with the winner's order)."""
-    existing = Order.objects.filter(number=fields["number"]).first()
-    if existing is not None:
-        return existing, False
     try:
         with transaction.atomic(durable=True), quota_batch(), outbox_batch():
+            # A number seen before fails here, first: the unique constraint decides.
             order = Order.objects.create(**fields)
-            OrderItem.objects.bulk_create([
+            order_items = OrderItem.objects.bulk_create([
                 OrderItem(order=order, sku=i.sku, quantity=i.quantity, price=i.price,
                           currency=i.currency) for i in items])
+            stocks = stock_lock_for_planning({i.sku for i in order_items})
             scenario = scenario_for_order(order)
-            order_plan(order=order, scenario=scenario)
-            order_refresh_status(order_id=order.pk)
+            packages = order_plan(order=order, scenario=scenario, items=order_items, stocks=stocks)
+            status = order_status_from([p.status for p in packages])
+            if status != order.status:
+                order_refresh_status(order_id=order.pk, statuses=[p.status for p in packages])
     except IntegrityError:
         existing = Order.objects.filter(number=fields["number"]).first()
         if existing is None:

@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Profile
+from commands import cache
 from commands.models import State, StateTransitionLog, Transition
 from commands.registry import registry
 from locations.models import StockLocation
@@ -235,18 +236,25 @@ def test_commands_leave_the_exact_state_not_just_the_status(seeded, api):
 
 
 # -- pinned query counts ---------------------------------------------------------------------------
-DETAIL_QUERIES = 4  # token+user+profile, package (+state, location, order, shipment), items, transitions
+# token+user+profile, package (+state, location, order, shipment), items, configuration version
+# (the transitions come from the per-process configuration cache, warm in a running server)
+DETAIL_QUERIES = 4
 LIST_QUERIES = 3    # token+user+profile, count, packages (+state, location, order)
 
 
-def test_package_detail_query_count_1_item(seeded, api, django_assert_num_queries):
+@pytest.fixture
+def warm_cache(seeded):
+    cache.commands_config()
+
+
+def test_package_detail_query_count_1_item(seeded, warm_cache, api, django_assert_num_queries):
     package = make_package(items=1)
     with django_assert_num_queries(DETAIL_QUERIES):
         response = api.get(f"{API}packages/{package.pk}/")
     assert len(response.json()["packageitem_set"]) == 1
 
 
-def test_package_detail_query_count_25_items(seeded, api, django_assert_num_queries):
+def test_package_detail_query_count_25_items(seeded, warm_cache, api, django_assert_num_queries):
     package = make_package(items=25)
     with django_assert_num_queries(DETAIL_QUERIES):
         response = api.get(f"{API}packages/{package.pk}/")
@@ -254,7 +262,8 @@ def test_package_detail_query_count_25_items(seeded, api, django_assert_num_quer
     assert len(response.json()["commands"]) == len(implemented_spec_commands_from(100))
 
 
-def test_package_detail_query_count_with_shipment_and_instore_user(seeded, django_assert_num_queries):
+def test_package_detail_query_count_with_shipment_and_instore_user(seeded, warm_cache,
+                                                                   django_assert_num_queries):
     location = StockLocationFactory()
     package = make_package(location=location, items=3, status=500)
     package.refresh_from_db()

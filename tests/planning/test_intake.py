@@ -22,6 +22,7 @@ from tests.planning.helpers import (
     wide_snapshot,
 )
 from transfers.models import TransferItem, TransferOrder
+from webhooks.models import WebhookEvent, WebhookSubscription
 
 
 @pytest.fixture
@@ -386,8 +387,15 @@ def test_the_scenarios_initial_state_is_used_when_an_order_yields_several_packag
 
 
 # -- query count -----------------------------------------------------------------------------------
-ONE_ITEM_QUERIES = 30
-TEN_ITEM_QUERIES = 30
+# Pinned, a one-package order (whatever its items and candidate locations): token+user+profile,
+# channel, savepoint, order, items, stock of its SKUs (locked, with the configuration's version;
+# scenario and rules from the per-process cache), locations' quotas, package, its items, stock
+# reserved, reservations, quota, savepoint release, then the response's order, items and packages.
+ONE_ITEM_QUERIES = 16
+TEN_ITEM_QUERIES = 16
+# A SELECT_BY_QUOTA rule adds the chosen location's lock (its quota checked again); a subscription
+# that wants package.created adds the event, its delivery and the worker's task.
+QUOTA_RULE_AND_SUBSCRIPTION_QUERIES = ONE_ITEM_QUERIES + 1 + 3
 
 
 @pytest.fixture
@@ -416,3 +424,25 @@ def test_planning_cost_does_not_grow_per_location_and_item(five_locations, api, 
     assert package_rows("1002") == [("1002P1", "Q4", 100, "waiting")]
     assert Reservation.objects.filter(package_item__package__number="1002P1").count() == 10
     assert len(ten.captured_queries) < len(one.captured_queries) + 10 * 5
+
+
+def test_a_one_package_order_with_a_quota_rule_and_a_subscription_runs_at_most_20_queries(
+        shop, api, django_assert_num_queries):
+    shop.scenario.delete()
+    locations = [StockLocationFactory(erp_code=f"Q{i}", priority=i, max_quota=100) for i in range(5)]
+    for location in locations:
+        Stock.objects.bulk_create([Stock(stock_location=location, sku=f"S{j}", quantity=100)
+                                   for j in range(3)])
+    scenario_with_rules(shop.default, {"stock_locations": locations, "select_by_quota": True})
+    WebhookSubscription.objects.create(event_type="*", target_url="https://hooks.example.com/oms")
+    api.post(ORDERS_URL, order_body("warm-up", [("S0", 1)]), format="json")  # per-process caches
+
+    with django_assert_num_queries(QUOTA_RULE_AND_SUBSCRIPTION_QUERIES):
+        response = api.post(ORDERS_URL, order_body("1001", [(f"S{j}", 1) for j in range(3)]), format="json")
+
+    assert response.status_code == 201
+    assert QUOTA_RULE_AND_SUBSCRIPTION_QUERIES <= 20
+    assert package_rows("1001") == [("1001P1", "Q4", 100, "waiting")]
+    assert [quota_of(location) for location in locations] == [0, 0, 0, 0, 2]
+    assert list(WebhookEvent.objects.values_list("event_type", "payload__number")) == [
+        ("package.created", "warm-upP1"), ("package.created", "1001P1")]

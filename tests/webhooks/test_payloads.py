@@ -124,3 +124,56 @@ def test_the_events_of_pack_and_ship_carry_the_package_as_the_serializer_shows_i
         ("package.status.transitioned", after_ship), ("package.status.shipped", after_ship),
         ("shipment.status.updated", after_ship["shipment"]),
     ]
+
+
+# -- every event of a command, against the serializers after it ---------------------------------------
+SEQUENCES = {
+    "pack, ship with tracking, delivered": [
+        ("package__complete_packaging__waiting__packed", {}),
+        ("package__ship_the_package_advanced__packed__shipped",
+         {"cargo_company": "aras", "tracking_number": "TRK-9"}),
+        ("package__update_package_shipment_status__shipped__delivered", {})],
+    "block, unblock": [
+        ("package__block_the_package__waiting__blocked", {"reason": "damaged box"}),
+        ("package__unblock_the_package__blocked__previous", {})],
+    "cancellation requested, then cancelled": [
+        ("package__request_cancellation__waiting__cancellation-waiting", {}),
+        ("package__cancel_package__cancellation-waiting__cancelled", {})],
+    "packed without shipment, shipment info, shipped basic": [
+        ("package__complete_packaging_without_shipment__waiting__packed", {}),
+        ("package__update_shipment_info__packed__packed", {"tracking_number": "TRK-7"}),
+        ("package__ship_the_package_basic__packed__shipped", {})],
+    "reservations released, then packed from free stock": [
+        ("package__pkg_deallocate_reservations__waiting__preparing", {}),
+        ("package__complete_packaging__preparing__packed", {})],
+    "packed for refund": [("package__packed_for_refund__waiting__packed-for-refund", {})],
+    "ready for pickup, delivered to the customer": [
+        ("package__complete_packaging__waiting__packed", {}),
+        ("package__ready_for_pickup__packed__ready-for-pickup", {}),
+        ("package__self_service_delivery__ready-for-pickup__delivered", {})],
+}
+
+
+@pytest.mark.parametrize("steps", SEQUENCES.values(), ids=SEQUENCES.keys())
+def test_every_event_of_a_command_is_the_object_as_the_serializers_show_it_after_the_command(
+        seeded, steps):
+    WebhookSubscription.objects.create(event_type="*", target_url="https://hooks.example.com/oms")
+    CargoCompanyFactory(code="aras")
+    order = OrderFactory()
+    package = make_package(order=order, items=2)
+    sibling = make_package(order=order, items=1)  # the order's status depends on both
+
+    for slug, input_parameters in steps:
+        since = last_event_id()
+        run(package, slug, **input_parameters)
+
+        events = events_after(since)
+        assert events, slug
+        for event in events:
+            if event.event_type.startswith("package.status.") or event.event_type == "package.created":
+                assert event.payload == serialized(package), (slug, event.event_type)
+            else:
+                shipment = Shipment.objects.get(pk=event.payload["id"])
+                assert event.payload == json.loads(json.dumps(ShipmentSerializer(shipment).data)), (
+                    slug, event.event_type)
+    assert serialized(sibling)["status"] == 100

@@ -1,0 +1,59 @@
+"""Pinned SQL statements of the two hottest commands, pack and ship, through the API, with webhook
+subscriptions that want every event they write — whatever the number of items. In a test the
+dispatcher's BEGIN/COMMIT are a SAVEPOINT and its RELEASE: both are counted. The per-process caches
+(configuration, content types) are warm, as in a running server; bench/ measures the rest."""
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from commands import cache
+from packages.models import Package
+from tests.factories import StockLocationFactory, make_package
+from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+
+PACK = "package__complete_packaging__waiting__packed"
+SHIP = "package__ship_the_package__packed__shipped"
+
+# token+user+profile, BEGIN, package lock (+ the configuration's version), package read (order
+# locked, location, shipment, the order's other packages' statuses), items with their
+# reservations, stock (locked in pk order and moved, one statement), reservations delete,
+# shipment insert, package update, items' statuses (returning the items for the payload), order
+# status, log row, events insert, deliveries insert, the worker's task, quota, COMMIT.
+PACK_QUERIES = 17
+# token+user+profile, BEGIN, package lock, package read, shipment update, package update, items'
+# statuses, order status, log row, events, deliveries, task, COMMIT.
+SHIP_QUERIES = 13
+
+
+def command(api, package: Package, slug: str):
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(f"/api/v1/oms/packages/{package.pk}/command/", {"slug": slug}, format="json")
+    assert response.status_code == 200, response.json()
+    return [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.fixture
+def hooks(seeded):
+    WebhookSubscription.objects.create(event_type="*", target_url="https://hooks.example.com/all")
+    WebhookSubscription.objects.create(event_type="package.status.*", target_url="https://hooks.example.com/s")
+    cache.commands_config(), cache.subscription_index(), ContentType.objects.get_for_model(Package)
+
+
+@pytest.mark.parametrize("items", [1, 25])
+def test_pack_and_ship_run_a_pinned_number_of_statements_whatever_the_items(api, hooks, items):
+    location = StockLocationFactory()
+    package = make_package(location=location, items=items)
+
+    packed = command(api, package, PACK)
+    shipped = command(api, package, SHIP)
+
+    assert (len(packed), len(shipped)) == (PACK_QUERIES, SHIP_QUERIES)
+    assert sum(sql.startswith("SELECT") for sql in packed) == 4  # token, lock, read, items
+    # package.created, then three events per command, each delivered to "*"; the four
+    # package.status.* ones to the second subscription too
+    assert list(WebhookEvent.objects.order_by("id").values_list("event_type", flat=True)) == [
+        "package.created", "package.status.transitioned", "package.status.packed", "shipment.created",
+        "package.status.transitioned", "package.status.shipped", "shipment.status.updated"]
+    assert WebhookDelivery.objects.count() == 7 + 4
