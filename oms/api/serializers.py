@@ -135,17 +135,34 @@ def json_type_errors(serializer: serializers.Serializer, data) -> dict[str, list
         value = data[name]
         if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
             errors[name] = ["Must be true or false."]
-        elif _not_text(field, value):
-            errors[name] = ["Not a valid string."]
+        elif isinstance(field, serializers.CharField) and not isinstance(value, str):
+            errors[name] = [NOT_TEXT]
+        elif isinstance(field, serializers.IntegerField) and not _is_integer(value):
+            errors[name] = [NOT_INTEGER]
+        elif isinstance(field, serializers.ListField) and isinstance(value, list):
+            # DRF's shape for a list's errors: by index.
+            wrong = {str(i): [message] for i, item in enumerate(value)
+                     if (message := _item_problem(field.child, item))}
+            if wrong:
+                errors[name] = wrong
     return errors
 
 
-def _not_text(field: serializers.Field, value) -> bool:
-    if isinstance(field, serializers.CharField):
-        return not isinstance(value, str)
-    if isinstance(field, serializers.ListField) and isinstance(field.child, serializers.CharField):
-        return isinstance(value, list) and not all(isinstance(v, str) for v in value)
-    return False
+NOT_TEXT = "Not a valid string."
+NOT_INTEGER = "A valid integer is required."
+
+
+def _is_integer(value) -> bool:
+    # "12" and true are not integers in JSON (and int("٣") would be 3).
+    return not isinstance(value, (bool, str))
+
+
+def _item_problem(child: serializers.Field, item) -> str | None:
+    if isinstance(child, serializers.CharField) and not isinstance(item, str):
+        return NOT_TEXT
+    if isinstance(child, serializers.IntegerField) and not _is_integer(item):
+        return NOT_INTEGER
+    return None
 
 
 # JSON types as the schema says them (comments, not docstrings, on these bases: drf-spectacular

@@ -276,3 +276,33 @@ def test_a_command_on_a_package_id_beyond_bigint_is_not_found(seeded, api):
     assert response.status_code == 404
     assert response.json() == {"error": {"detail": "Not found."}, "status_code": 404}
     assert Package.objects.count() == 0
+
+
+# -- JSON types as the schema says them ---------------------------------------------------------------
+@pytest.mark.parametrize("body,error", [
+    ({"name": "Aras", "code": "aras", "is_active": 0}, {"is_active": ["Must be true or false."]}),
+    ({"name": "Aras", "code": "aras", "is_active": "true"}, {"is_active": ["Must be true or false."]}),
+    ({"name": "Aras", "code": 7}, {"code": ["Not a valid string."]}),
+])
+def test_json_values_of_the_wrong_type_are_refused(db, api, body, error):
+    from locations.models import CargoCompany
+
+    response = api.post(f"{API}cargo-company/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"error": error, "status_code": 400}
+    assert CargoCompany.objects.count() == 0
+
+
+def test_a_quantity_sent_as_text_is_refused(db, api):
+    StockLocationFactory(erp_code="WH-1")
+    response = api.post(UPSERT_URL, [{"stock_location": "WH-1", "sku": "A", "quantity": "٣"}], format="json")
+    assert response.status_code == 400
+    assert response.json() == {"error": {"rows": {"0": {"quantity": ["A valid integer is required."]}}},
+                               "status_code": 400}
+    assert Stock.objects.count() == 0
+
+
+def test_form_data_keeps_drf_coercion_for_the_browsable_api(db, api):
+    response = api.post(f"{API}cargo-company/", {"name": "Aras", "code": "aras", "is_active": "true"})
+    assert response.status_code == 201
+    assert response.json()["is_active"] is True
