@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -147,15 +147,15 @@ def webhook_delivery_observed(status: str) -> None:
     WEBHOOK_DELIVERIES.labels({"delivered": "delivered", "failed": "failed"}.get(status, "retry")).inc()
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def http_request_observed(request, status_code: int, seconds: float) -> None:
     match = getattr(request, "resolver_match", None)
     view = (match.view_name or "-") if match is not None else "-"  # "-": static files, 404s
     method = request.method if request.method in _METHODS else "other"
     HTTP_REQUESTS.labels(method, view, str(status_code)).inc()
     HTTP_SECONDS.labels(method, view).observe(seconds)
-
-
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 # -- read at scrape time ----------------------------------------------------------------------------
@@ -234,8 +234,8 @@ def _rq_status(now: datetime) -> WorkerStatus:
 def _age(now: datetime, then: datetime | None) -> float | None:
     if then is None:
         return None
-    if timezone.is_naive(then):  # RQ keeps UTC without tzinfo
-        then = timezone.make_aware(then, timezone.utc)
+    if timezone.is_naive(then):  # an older RQ gave UTC without tzinfo
+        then = then.replace(tzinfo=UTC)
     return round(max((now - then).total_seconds(), 0.0), 3)
 
 

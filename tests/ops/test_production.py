@@ -5,7 +5,10 @@ static files (WhiteNoise, hashed and compressed), HTTPS redirects, HSTS and secu
 from __future__ import annotations
 
 import json
+import os
 import re
+import runpy
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,7 +18,7 @@ import httpx
 import pytest
 
 from tests.ops.conftest import PRODUCTION_ENV, VIA_BALANCER
-from tests.ops.servers import Gunicorn, Process, free_port, manage, process_env
+from tests.ops.servers import ROOT, Gunicorn, Process, free_port, manage, process_env
 
 REFUSAL = ("SECRET_KEY is not set (or is the public development key) and DEBUG is false: refusing to "
            "start.")
@@ -177,3 +180,40 @@ def test_after_collectstatic_pages_link_hashed_urls_and_unknown_files_keep_their
     assert re.fullmatch(r"/static/admin/css/base\.[0-9a-f]{12}\.css", url)
     assert staticfiles_storage.url("not/collected.css") == "/static/not/collected.css"
 
+
+
+# -- where the servers listen -------------------------------------------------------------------------
+def make_dry_run(*args: str) -> str:
+    done = subprocess.run(["make", "-n", "serve", *args], cwd=ROOT, capture_output=True, text=True,
+                          check=True, env={k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")})
+    return done.stdout
+
+
+def test_make_run_serves_on_loopback_unless_host_says_otherwise():
+    assert "runserver 127.0.0.1:8000" in make_dry_run()
+    assert "runserver 0.0.0.0:9000" in make_dry_run("HOST=0.0.0.0", "PORT=9000")
+
+
+CPUS = os.cpu_count() or 1
+
+
+@pytest.mark.parametrize(("env", "bind", "workers", "threads", "worker_class"), [
+    ({}, ["127.0.0.1:8000"], 2 * CPUS, 2, "gthread"),
+    ({"HOST": "0.0.0.0", "PORT": "9000", "WEB_CONCURRENCY": "3", "GUNICORN_THREADS": "1"},
+     ["0.0.0.0:9000"], 3, 1, "sync"),
+    ({"GUNICORN_BIND": "unix:/run/oms.sock", "HOST": "0.0.0.0"}, ["unix:/run/oms.sock"], 2 * CPUS, 2,
+     "gthread"),
+])
+def test_gunicorn_conf_takes_its_address_and_size_from_the_environment(monkeypatch, env, bind, workers,
+                                                                       threads, worker_class):
+    for name in ("HOST", "PORT", "GUNICORN_BIND", "WEB_CONCURRENCY", "GUNICORN_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+    assert (conf["bind"], conf["workers"], conf["threads"], conf["worker_class"]) == (
+        bind, workers, threads, worker_class)
+    assert (conf["graceful_timeout"], conf["timeout"], conf["accesslog"], conf["control_socket_disable"]) == (
+        30, 30, "-", True)
