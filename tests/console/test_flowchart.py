@@ -184,3 +184,12 @@ def test_two_charts_on_one_page_do_not_share_ids(machine):
     # then their markers and titles have their own ids
     ids = lambda root: {el.get("id") for el in root.iter() if el.get("id")}  # noqa: E731
     assert ids(first) and ids(second) and not ids(first) & ids(second)
+
+
+def test_an_empty_machine_is_an_empty_picture(db):
+    # given no states at all (seed_transitions not run)
+    # when
+    root = parse(render_svg("PackageStatus", current_state_id=1, allowed_transition_ids=[1]))
+    # then
+    assert groups(root, "flow-state") == [] and groups(root, "flow-edge") == []
+    assert float(root.get("viewBox").split()[2]) > 0
