@@ -31,13 +31,20 @@ _NOT_INHERITED = {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG", "DATABASE_URL
                   "SECURE_PROXY_SSL_HEADER", "SECURE_HSTS_PRELOAD", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"}
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
+    """A port of 8100-8199 that nothing listens on and that this run has not handed out yet."""
     for port in PORT_RANGE:
+        if port in _handed_out:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _handed_out.add(port)
             return port
     raise RuntimeError("no free port in 8100-8199")
 
@@ -129,15 +136,18 @@ class Gunicorn(Process):
 
     def start(self) -> Gunicorn:
         super().start()
+        listening = f"Listening at: {self.url} ({self.proc.pid})"  # this gunicorn, not another one
         deadline = time.monotonic() + BOOT_WAIT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"gunicorn exited with {self.proc.returncode}:\n{self.output}")
-            try:
-                httpx.get(f"{self.url}/static/admin/css/base.css", timeout=2.0)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.1)
+            if listening in self.output:
+                try:
+                    httpx.get(f"{self.url}/static/admin/css/base.css", timeout=2.0)
+                    return self
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.1)
         self.stop()
         raise AssertionError(f"gunicorn did not answer within {BOOT_WAIT}s:\n{self.output}")
 

@@ -7,6 +7,7 @@ receiver exactly once per subscription, in order for each package."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from rest_framework.test import APIClient
 from oms.api import views as health_views
 from packages.models import Package
 from tests.factories import UserFactory, make_package
-from tests.ops.servers import Gunicorn, process_env, run_database_url, tasks_env, worker_process
+from tests.ops.servers import Gunicorn, free_port, process_env, run_database_url, tasks_env, worker_process
 from tests.webhooks.conftest import Receiver
 from tests.webhooks.workers import on_redis
 from webhooks.models import WebhookDelivery, WebhookEvent
@@ -94,7 +95,9 @@ def test_two_app_servers_and_two_workers_deliver_every_event_once_and_in_order(s
     env = process_env(DEBUG="false", DATABASE_URL=run_database_url(), WEBHOOK_ALLOW_PRIVATE_TARGETS="true",
                       **tasks_env())
     servers = [Gunicorn(env, workers=2, threads=2, name=f"app{n}") for n in (1, 2)]
-    workers = [worker_process(env, name=f"worker-{n}") for n in (1, 2)]
+    metrics_ports = [free_port(), free_port()]
+    workers = [worker_process({**env, "WORKER_METRICS_PORT": str(port)}, name=f"worker-{n}")
+               for n, port in enumerate(metrics_ports, start=1)]
     try:
         for process in (*servers, *workers):
             process.start()
@@ -114,6 +117,7 @@ def test_two_app_servers_and_two_workers_deliver_every_event_once_and_in_order(s
         expected = PACKAGES * (len(ALL_EVENTS) + len(STATUS_EVENTS))
         receiver.wait_for(expected, timeout=90)
         time.sleep(1.0)  # anything sent twice would arrive now
+        counted = [delivered_count(port) for port in metrics_ports]
     finally:
         for process in (*workers, *servers):
             process.stop()
@@ -121,6 +125,7 @@ def test_two_app_servers_and_two_workers_deliver_every_event_once_and_in_order(s
 
     assert statuses == [200] * (2 * PACKAGES)
     assert len(receiver.requests) == expected
+    assert sum(counted) == expected  # each worker counts what it sent, on its own metrics port
     for path, events in (("/all", ALL_EVENTS), ("/status", STATUS_EVENTS)):
         received = receiver.on(path)
         # exactly once: every delivery of the subscription arrived, none twice
@@ -140,3 +145,9 @@ def test_two_app_servers_and_two_workers_deliver_every_event_once_and_in_order(s
             ids[number].append(event_ids[body["event"]["uuid"]])
         assert types == {number: events for number in numbers.values()}, path
         assert all(sequence == sorted(sequence) for sequence in ids.values()), (path, dict(ids))
+
+
+def delivered_count(port: int) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    found = re.search(r'^oms_webhook_deliveries_total\{outcome="delivered"\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
