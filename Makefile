@@ -83,7 +83,7 @@ test: venv ## Run the whole test suite (DATABASE_URL from the environment; SQLit
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-rq: venv ## The webhook delivery tests again with the RQ backend on TEST_REDIS_URL (flushed per test)
-	TASKS_BACKEND=django_tasks_rq.RQBackend REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -p no:cacheprovider $(RQ_TESTS) $(PYTEST_ARGS)
+	TASKS_BACKEND=django_tasks_rq.RQBackend REDIS_URL=$(TEST_REDIS_URL) OMS_TEST_FLUSH_REDIS=1 $(PY) -m pytest -p no:cacheprovider $(RQ_TESTS) $(PYTEST_ARGS)
 
 lint: venv ## ruff check
 	$(PY) -m ruff check .

@@ -68,10 +68,14 @@ def api_client_for(user) -> APIClient:
 
 @pytest.fixture(autouse=True)
 def empty_rq_queue():
-    """On the RQ backend (make test-rq) every test starts with an empty Redis database (TEST_REDIS_URL)."""
+    """On the RQ backend (make test-rq) every test starts with an empty Redis database: the one of
+    REDIS_URL, flushed only when OMS_TEST_FLUSH_REDIS=1 says it is a scratch database."""
     from django.conf import settings  # noqa: PLC0415
 
     if getattr(settings, "RQ_ENABLED", False):
+        if os.environ.get("OMS_TEST_FLUSH_REDIS") != "1":
+            pytest.fail("The tests on the RQ backend empty REDIS_URL's database before each test: run "
+                        "them with `make test-rq` (TEST_REDIS_URL) or set OMS_TEST_FLUSH_REDIS=1.")
         import django_rq  # noqa: PLC0415
 
         django_rq.get_connection("default").flushdb()
