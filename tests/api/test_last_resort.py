@@ -119,3 +119,11 @@ def test_a_body_over_the_upload_limit_answers_413(db, api, settings):
     assert response.status_code == 413
     assert response.json() == {"error": {"detail": "The request body is too large."}, "status_code": 413}
     assert Channel.objects.count() == 0
+
+
+def test_a_request_refused_by_django_before_drf_answers_json_under_api(db):
+    # given a Host header that is not allowed: Django refuses it in the middleware, before any view
+    response = Client().get(f"{API}health/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": {"detail": "Bad request."}, "status_code": 400}
