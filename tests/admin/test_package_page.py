@@ -245,3 +245,22 @@ def test_the_admin_history_names_commands_by_their_labels(seeded, waiting, staff
     history = staff_client.get(reverse("admin:packages_package_history", args=[waiting.pk]))
     assert "Ran Pack (Waiting → Packed)." in history.content.decode()
     assert "package__complete_packaging" not in history.content.decode()
+
+
+def test_the_page_does_not_query_per_button(seeded, waiting, staff_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from commands.models import Transition
+
+    with CaptureQueriesContext(connection) as before:
+        first = staff_client.get(change_url(waiting))
+    for n in range(4):  # four more buttons under "More"
+        Transition.objects.create(label=f"Extra move {n}", slug=f"extra-move-{n}",
+                                  command="PKG_STATE_TRANSITION", source_state=seeded.state(100),
+                                  destination_state=seeded.state(200))
+    with CaptureQueriesContext(connection) as after:
+        second = staff_client.get(change_url(waiting))
+
+    assert len(second.context["command_buttons"]) == len(first.context["command_buttons"]) + 4
+    assert len(after.captured_queries) == len(before.captured_queries)
