@@ -160,7 +160,7 @@ HIDDEN_FROM_STORES: frozenset[str] = frozenset({
     "webhooks.webhookattempt", "commands.idempotencyrecord", "accounts.profile",
     "auth.user", "auth.group", "auth.permission", "authtoken.token", "authtoken.tokenproxy",
     "admin.logentry", "contenttypes.contenttype", "sessions.session",
-    "django_tasks_db.dbtaskresult",
+    "django_tasks_database.dbtaskresult",
 })
 
 

@@ -124,17 +124,7 @@ def test_the_location_bound_models_here_are_the_scoping_rules():
 
 
 # -- lists, pages, autocomplete -------------------------------------------------------------------------
-def _known_misclassified(model):
-    # accounts/scoping.py lists "django_tasks_db.dbtaskresult"; the model's label is
-    # "django_tasks_database.dbtaskresult", so scope_queryset refuses it (reported to the lead).
-    # Strict: this xfail fails the run once the classification is fixed, to be removed then.
-    if model._meta.label_lower == "django_tasks_database.dbtaskresult" and \
-            "django_tasks_database.dbtaskresult" not in HIDDEN_FROM_STORES:
-        return pytest.param(model, marks=pytest.mark.xfail(strict=True, reason="misclassified in scoping"))
-    return model
-
-
-@pytest.mark.parametrize("model", [_known_misclassified(m) for m, _ in registered()],
+@pytest.mark.parametrize("model", [m for m, _ in registered()],
                          ids=lambda m: m._meta.label)
 def test_store_user_lists_nothing_of_another_store(stores, model):
     response = stores.b_client.get(admin_url(model, "changelist"))
