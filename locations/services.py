@@ -3,15 +3,13 @@ transaction has locked (pk order), never from stale values read earlier."""
 
 from __future__ import annotations
 
-import functools
-import operator
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import contextmanager
 
-from django.db import transaction
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from locations.errors import NotEnoughFreeStock, StockBelowReserved
@@ -116,21 +114,27 @@ def reservations_consume(*, reservations: Iterable[Reservation]) -> None:
 
 
 def _apply_to_stocks(reservations: list[Reservation], *, consume: bool) -> None:
-    """One statement: the stock rows are locked in pk order by its subquery, then moved by F()."""
+    """One statement: the stock rows are locked in pk order by its subquery, then moved relative
+    to their current values (never from values read earlier). Plain SQL: Django's Case/When
+    building for this one UPDATE cost more Python than the rest of a pack."""
     totals: dict[tuple[int, str], int] = defaultdict(int)
     for r in reservations:
         totals[(r.stock_location_id, r.sku)] += r.quantity
     pairs = sorted(totals.items())
-    rows = Stock.objects.filter(functools.reduce(operator.or_, (
-        Q(stock_location_id=loc, sku=sku) for (loc, sku), _ in pairs)))
-    locked = rows.select_for_update(of=("self",)).order_by("pk").values("pk")
-    moved = Case(*(When(stock_location_id=loc, sku=sku, then=Value(n))
-                   for (loc, sku), n in pairs), default=Value(0),
-                 output_field=IntegerField())
-    changes = {"reserved": F("reserved") - moved, "modified_date": timezone.now()}
-    if consume:
-        changes["quantity"] = F("quantity") - moved
-    Stock.objects.filter(pk__in=locked).update(**changes)
+    table = connection.ops.quote_name(Stock._meta.db_table)
+    when = "WHEN stock_location_id = %s AND sku = %s THEN %s"
+    amount = " ".join(["CASE", *[when] * len(pairs), "ELSE 0 END"])
+    amount_params = [value for (location, sku), n in pairs for value in (location, sku, n)]
+    columns = ["reserved", "quantity"] if consume else ["reserved"]
+    assignments = [f"{column} = {column} - {amount}" for column in columns] + ["modified_date = %s"]
+    lock = " ORDER BY id FOR UPDATE" if connection.features.has_select_for_update else ""
+    rows = " OR ".join(["(stock_location_id = %s AND sku = %s)"] * len(pairs))
+    sql = (f"UPDATE {table} SET {', '.join(assignments)} "
+           f"WHERE id IN (SELECT id FROM {table} WHERE {rows}{lock})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, amount_params * len(columns)
+                       + [connection.ops.adapt_datetimefield_value(timezone.now())]
+                       + [value for (location, sku), _ in pairs for value in (location, sku)])
 
 
 def stock_take_free(*, location_id: int, quantities: dict[str, int]) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rest_framework.fields import DateTimeField
+from django.utils import timezone
+from rest_framework import ISO_8601
+from rest_framework.settings import api_settings
 
 from commands.cache import commands_config
 from commands.serializers import transition_input_schema
@@ -18,13 +20,20 @@ from packages.enums import PackageStatus
 from packages.models import Package, PackageItem, Shipment
 from webhooks.outbox import event_add
 
-# One field instance per process: DRF's own formatting of datetimes (DATETIME_FORMAT, time zone).
-_datetime = DateTimeField().to_representation
 UNKNOWN: Any = object()
 
 
 def _dt(value):
-    return _datetime(value) if value is not None else None
+    """A datetime as DRF's ``DateTimeField`` renders it (DATETIME_FORMAT, in the current time
+    zone), without its per-call machinery."""
+    if value is None:
+        return None
+    value = value.astimezone(timezone.get_current_timezone())
+    output = api_settings.DATETIME_FORMAT
+    if output is None or output.lower() == ISO_8601:
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return value.strftime(output)
 
 
 def state_data(state) -> dict:

@@ -16,15 +16,17 @@ from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 PACK = "package__complete_packaging__waiting__packed"
 SHIP = "package__ship_the_package__packed__shipped"
 
+# Events and their deliveries: one statement on PostgreSQL, two on SQLite.
+OUTBOX_INSERTS = 1 if connection.vendor == "postgresql" else 2
 # token+user+profile, BEGIN, package lock (+ the configuration's version), package read (order
 # locked, location, shipment, the order's other packages' statuses), items with their
 # reservations, stock (locked in pk order and moved, one statement), reservations delete,
 # shipment insert, package update, items' statuses (returning the items for the payload), order
-# status, log row, events insert, deliveries insert, the worker's task, quota, COMMIT.
-PACK_QUERIES = 17
+# status, log row, events and deliveries, the worker's task, quota, COMMIT.
+PACK_QUERIES = 15 + OUTBOX_INSERTS
 # token+user+profile, BEGIN, package lock, package read, shipment update, package update, items'
-# statuses, order status, log row, events, deliveries, task, COMMIT.
-SHIP_QUERIES = 13
+# statuses, order status, log row, events and deliveries, task, COMMIT.
+SHIP_QUERIES = 11 + OUTBOX_INSERTS
 
 
 def command(api, package: Package, slug: str):
