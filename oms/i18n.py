@@ -10,6 +10,14 @@ API_PREFIX = "/api/"
 
 
 class LocaleMiddleware(DjangoLocaleMiddleware):
+    def __call__(self, request):
+        try:
+            return super().__call__(request)
+        finally:
+            # The language was this request's: the thread's next work (a request on a reused
+            # thread, a test run after a Turkish request) starts from the default again.
+            translation.deactivate()
+
     def process_request(self, request) -> None:
         if request.path_info.startswith(API_PREFIX):
             translation.activate(settings.LANGUAGE_CODE)

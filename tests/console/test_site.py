@@ -4,6 +4,7 @@ import re
 
 from django.contrib.auth.models import Group
 from django.contrib.staticfiles import finders
+from django.utils.translation import get_language, gettext
 
 from accounts.models import Profile
 from tests.factories import StockLocationFactory, UserFactory
@@ -83,3 +84,11 @@ def test_the_language_can_be_switched_in_the_admin(client, seeded):
     assert response.status_code == 302 and response.url == "/admin/"
     assert page.headers["Content-Language"] == "tr"
     assert "Operasyon" in page.content.decode()
+
+
+def test_a_turkish_request_leaves_the_thread_in_the_default_language(client, db):
+    # given a request in Turkish
+    client.get("/", headers={"accept-language": "tr"})
+    # when the same thread translates afterwards
+    # then it is English again
+    assert (get_language(), gettext("Pack")) == ("en-us", "Pack")
