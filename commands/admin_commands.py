@@ -53,6 +53,7 @@ from commands.errors import CommandInputInvalid, CommandNotAllowed, CommandNotFo
 from commands.models import State, Transition
 from commands.registry import CommandType, registry
 from commands.selectors import commands_for_states
+from oms.api.serializers import parse_id
 from oms.errors import DomainError
 
 
@@ -654,9 +655,10 @@ class IdListField(forms.CharField):
         if not text:
             return []
         parts = [p for p in text.replace(",", " ").split() if p]
-        if not all(p.isascii() and p.isdigit() and int(p) > 0 for p in parts):
+        ids = [parse_id(p) for p in parts]
+        if None in ids:
             raise forms.ValidationError("Enter ids separated by commas, e.g. 12, 15.")
-        return [int(p) for p in parts]
+        return ids
 
 
 def _state_list(states) -> str:

@@ -21,6 +21,7 @@ from commands.admin_display import (
 )
 from locations.models import CargoCompany, StockLocation
 from oms.admin_base import OmsModelAdmin, OmsTabularInline
+from oms.api.serializers import parse_id
 from packages.enums import PackageStatus, ShipmentStatus
 from packages.handlers import PACKAGE, CargoCompanyRef
 from packages.models import Package, PackageDenialReason, PackageItem, Shipment
@@ -73,13 +74,15 @@ PACKAGE_ROLES = (
 # -- how package command inputs read in timelines --------------------------------------------------
 def _cargo_company_name(value) -> str:
     text = str(value)
-    lookup = {"pk": int(text)} if text.isascii() and text.isdigit() else {"code": text}
+    pk = parse_id(text)
+    lookup = {"pk": pk} if pk is not None else {"code": text}
     company = CargoCompany.objects.filter(**lookup).first()
     return company.name if company else text
 
 
 def _denial_reason_title(value) -> str:
-    reason = PackageDenialReason.objects.filter(pk=value).first() if str(value).isdigit() else None
+    pk = parse_id(value if isinstance(value, int) else str(value))
+    reason = PackageDenialReason.objects.filter(pk=pk).first() if pk is not None else None
     return reason.title if reason else str(value)
 
 
