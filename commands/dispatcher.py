@@ -35,7 +35,7 @@ from commands.registry import CommandContext, CommandResult, CommandType, regist
 from oms.db import lock_one
 from oms.errors import DomainError
 from oms.metrics import command_traced, observed_command
-from webhooks.outbox import outbox_batch, outbox_deferred
+from webhooks.outbox import outbox_batch, outbox_deferred, row_add
 
 logger = logging.getLogger(__name__)
 
@@ -182,9 +182,12 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
         fields = ["status", "state", "modified_date", *result.update_fields]
         if hasattr(obj, "state_memory"):  # objects that remember states (packages)
             fields += ["previous_state", "state_memory"]
-        obj.save(update_fields=fields)
-        if otype.after_move is not None:
-            otype.after_move(obj, old_status, obj.status, old_state_id)
+        if otype.after_move is not None and otype.saves_after_move:
+            otype.after_move(obj, old_status, obj.status, old_state_id, save_fields=fields)
+        else:
+            obj.save(update_fields=fields)
+            if otype.after_move is not None:
+                otype.after_move(obj, old_status, obj.status, old_state_id)
     log_transition(obj=obj, old_state_id=old_state_id, new_state_id=obj.state_id, actor=actor,
                    attributes={
                        "command": {"slug": transition.slug, "transition_id": transition.pk,
@@ -251,11 +254,14 @@ def _move(obj, command_type: CommandType, transition: Transition) -> None:
 
 def log_transition(*, obj, old_state_id: int | None, new_state_id: int | None, actor,
                    attributes: dict) -> StateTransitionLog:
-    """Write the append-only audit row of a state change (commands and system transitions)."""
-    return StateTransitionLog.objects.create(
+    """Write the append-only audit row of a state change (commands and system transitions): with
+    the command's outbox rows, in their statement (webhooks.outbox), or at once outside a batch."""
+    row = StateTransitionLog(
         content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk,
         old_state_id=old_state_id, new_state_id=new_state_id,
         user=actor if (actor is not None and actor.pk) else None, attributes=attributes)
+    row_add(row)
+    return row
 
 
 def _fingerprint(object_type, object_id, transition_id, slug, input_parameters) -> str:

@@ -38,6 +38,9 @@ class ObjectType:
     # than ``lock_after``. That read also carries ``read_annotations()`` (e.g. sibling statuses).
     lock_with: tuple[str, ...] = ()
     read_annotations: Callable[[], dict] | None = None
+    # after_move also saves the moved object: it is given the fields to save (``save_fields=``)
+    # so that the object's row and what follows its move can be written in one statement.
+    saves_after_move: bool = False
     # The stock locations a caller must hold to run a command on the object (store users are
     # refused otherwise): a package's location; a transfer's source. Command types override it.
     acting_locations: Callable[[Any, dict], list[int]] | None = None

@@ -101,7 +101,6 @@ def reservations_release(*, reservations: Iterable[Reservation]) -> None:
     if not reservations:
         return
     _apply_to_stocks(reservations, consume=False)
-    Reservation.objects.filter(pk__in=[r.pk for r in reservations]).delete()
 
 
 def reservations_consume(*, reservations: Iterable[Reservation]) -> None:
@@ -110,13 +109,13 @@ def reservations_consume(*, reservations: Iterable[Reservation]) -> None:
     if not reservations:
         return
     _apply_to_stocks(reservations, consume=True)
-    Reservation.objects.filter(pk__in=[r.pk for r in reservations]).delete()
 
 
 def _apply_to_stocks(reservations: list[Reservation], *, consume: bool) -> None:
-    """One statement: the stock rows are locked in pk order by its subquery, then moved relative
-    to their current values (never from values read earlier). Plain SQL: Django's Case/When
-    building for this one UPDATE cost more Python than the rest of a pack."""
+    """Move the stock counters and delete the reservations. The stock rows are locked in pk order
+    by the UPDATE's subquery, then moved relative to their current values (never from values
+    read earlier); on PostgreSQL the reservations are deleted by the same statement. Plain SQL:
+    Django's Case/When building for this UPDATE cost more Python than the rest of a pack."""
     totals: dict[tuple[int, str], int] = defaultdict(int)
     for r in reservations:
         totals[(r.stock_location_id, r.sku)] += r.quantity
@@ -131,10 +130,17 @@ def _apply_to_stocks(reservations: list[Reservation], *, consume: bool) -> None:
     rows = " OR ".join(["(stock_location_id = %s AND sku = %s)"] * len(pairs))
     sql = (f"UPDATE {table} SET {', '.join(assignments)} "
            f"WHERE id IN (SELECT id FROM {table} WHERE {rows}{lock})")
+    params = (amount_params * len(columns) + [connection.ops.adapt_datetimefield_value(timezone.now())]
+              + [value for (location, sku), _ in pairs for value in (location, sku)])
+    ids = [r.pk for r in reservations]
+    if connection.vendor == "postgresql":
+        delete = (f"DELETE FROM {connection.ops.quote_name(Reservation._meta.db_table)} "
+                  f"WHERE id IN ({', '.join(['%s'] * len(ids))})")
+        sql, params = f"WITH deleted AS ({delete}) {sql}", [*ids, *params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, amount_params * len(columns)
-                       + [connection.ops.adapt_datetimefield_value(timezone.now())]
-                       + [value for (location, sku), _ in pairs for value in (location, sku)])
+        cursor.execute(sql, params)
+    if connection.vendor != "postgresql":
+        Reservation.objects.filter(pk__in=ids).delete()
 
 
 def stock_take_free(*, location_id: int, quantities: dict[str, int]) -> None:

@@ -42,7 +42,7 @@ registry.register_object_type(ObjectType(
     name=PACKAGE, model_label="packages.Package", enum_class="PackageStatus",
     status_enum=PackageStatus, after_move=package_after_move,
     lock_related=("order", "stock_location", "shipment"), lock_with=("order",),
-    read_annotations=order_sibling_statuses,
+    read_annotations=order_sibling_statuses, saves_after_move=True,
     acting_locations=lambda package, data: [package.stock_location_id]))
 
 

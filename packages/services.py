@@ -141,14 +141,18 @@ def status_key(status: int) -> str:
     return PackageStatus(status).name.lower()
 
 
-def package_after_move(package: Package, old_status: int, new_status: int, old_state_id: int) -> None:
+def package_after_move(package: Package, old_status: int, new_status: int, old_state_id: int,
+                       save_fields: list[str] | None = None) -> None:
     """Everything that follows a package's status move, in the same transaction (spec §4, §1.3,
     §8): the location's quota, the items' mirrored status, the order's derived status and the
-    webhook events (last, so their payload shows all of it — built from what this holds)."""
+    webhook events (last, so their payload shows all of it — built from what this holds).
+    ``save_fields``: the package's own fields to save first (the dispatcher's move), written with
+    the items and the order in one statement where it can."""
     items = None
     if old_status != new_status:
-        items = items_mirror_status(package=package, status=new_status)
-        _order_status_after_move(package, new_status)
+        items = _items_and_order_after_move(package, new_status, save_fields)
+    elif save_fields is not None:
+        package.save(update_fields=save_fields)
     if old_state_id != package.state_id or old_status != new_status:
         events.package_transitioned_from(package, items=items, shipment=shipment_of(package))
     # Last: every pack at a location updates this one row, so its lock is held the shortest.
@@ -227,28 +231,57 @@ def sibling_statuses_batch():
         _packages_added.orders = set()
 
 
-def _order_status_after_move(package: Package, new_status: int) -> None:
+def _items_and_order_after_move(package: Package, new_status: int,
+                                save_fields: list[str] | None) -> list[PackageItem]:
+    """The package's row (``save_fields``), its items mirroring its new status and its order's
+    derived status — one statement on PostgreSQL when the order's other packages' statuses came
+    with the package (``order_sibling_statuses``). Returns the items as the database now has them."""
     siblings = getattr(package, "order_sibling_statuses", False)
-    statuses = None
-    if siblings is not False and package.order_id not in _packages_added.orders:
-        statuses = [int(s) for s in siblings.split(",")] if siblings else []
-        statuses.append(new_status)
-    status = order_refresh_status(order_id=package.order_id, statuses=statuses)
+    known = siblings is not False and package.order_id not in _packages_added.orders
+    statuses = ([int(s) for s in siblings.split(",")] if siblings else []) if known else []
+    if known and connection.vendor == "postgresql":
+        status = order_status_from([*statuses, new_status])
+        items = items_mirror_status(package=package, status=new_status, order_status=status,
+                                    save_fields=save_fields)
+    else:
+        if save_fields is not None:
+            package.save(update_fields=save_fields)
+        items = items_mirror_status(package=package, status=new_status)
+        status = order_refresh_status(order_id=package.order_id,
+                                      statuses=[*statuses, new_status] if known else None)
     if Package.order.is_cached(package):
         package.order.status = status
+    return items
 
 
-def items_mirror_status(*, package: Package, status: int) -> list[PackageItem]:
+def items_mirror_status(*, package: Package, status: int, order_status: int | None = None,
+                        save_fields: list[str] | None = None) -> list[PackageItem]:
     """Every item but those marked out of stock takes the package's status key; returns all the
-    package's items as the database now has them, by id (one statement: UPDATE ... RETURNING)."""
-    table = PackageItem._meta.db_table
+    package's items as the database now has them, by id (one statement: UPDATE ... RETURNING).
+    On PostgreSQL the same statement can set ``order_status`` on the package's order and save
+    the package's ``save_fields`` (as ``save(update_fields=...)`` would)."""
+    quote = connection.ops.quote_name
+    table = quote(PackageItem._meta.db_table)
     out = ItemStatus.OUT_OF_STOCK.value
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    items = PackageItem.objects.raw(
-        f"UPDATE {table} SET status = CASE WHEN status = %s THEN status ELSE %s END, "
-        f"modified_date = CASE WHEN status = %s THEN modified_date ELSE %s END "
-        f"WHERE package_id = %s RETURNING *", [out, status_key(status), out, now, package.pk])
-    return sorted(items, key=lambda item: item.pk)
+    sql = (f"UPDATE {table} SET status = CASE WHEN status = %s THEN status ELSE %s END, "
+           f"modified_date = CASE WHEN status = %s THEN modified_date ELSE %s END "
+           f"WHERE package_id = %s RETURNING *")
+    params = [out, status_key(status), out, now, package.pk]
+    ctes, cte_params = [], []
+    if save_fields is not None:
+        fields = [Package._meta.get_field(name) for name in dict.fromkeys(save_fields)]
+        sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        ctes.append(f"p AS (UPDATE {quote(Package._meta.db_table)} SET {sets} WHERE id = %s)")
+        cte_params += [f.get_db_prep_save(f.pre_save(package, add=False), connection) for f in fields]
+        cte_params.append(package.pk)
+    if order_status is not None:
+        ctes.append(f"o AS (UPDATE {quote(Order._meta.db_table)} SET status = %s, modified_date = %s "
+                    f"WHERE id = %s AND status <> %s)")
+        cte_params += [order_status, now, package.order_id, order_status]
+    if ctes:
+        sql, params = f"WITH {', '.join(ctes)} {sql}", [*cte_params, *params]
+    return sorted(PackageItem.objects.raw(sql, params), key=lambda item: item.pk)
 
 
 def shipment_of(package: Package) -> Shipment | None:

@@ -34,15 +34,26 @@ def outbox_batch():
         yield  # joins the enclosing batch
         return
     with config_scope():
-        _state.events, _state.deferred, _state.deferring = [], [], False
+        _state.events, _state.deferred, _state.deferring, _state.rows = [], [], False, []
         try:
             yield
-            events = _state.events + _state.deferred
+            events, rows = _state.events + _state.deferred, _state.rows
             _state.events = None
-            _write(events)
+            _write(events, rows)
         finally:
-            _state.events = _state.deferred = None
+            _state.events = _state.deferred = _state.rows = None
             _state.deferring = False
+
+
+def row_add(row) -> None:
+    """An append-only row (a model instance not saved yet, e.g. a state-transition log row) to
+    insert with the batch's events — in their statement on PostgreSQL — or at once outside a
+    batch. Nothing in the transaction may need to read it back before the batch ends."""
+    rows = getattr(_state, "rows", None)
+    if rows is None:
+        row.save(force_insert=True)
+    else:
+        rows.append(row)
 
 
 @contextmanager
@@ -79,47 +90,64 @@ def event_add(event_type: str, payload: Payload) -> None:
         events.append(event)
 
 
-def _write(events: list[tuple[str, dict, tuple[int, ...]]]) -> None:
-    if not events:
+def _write(events: list[tuple[str, dict, tuple[int, ...]]], rows: list | None = None) -> None:
+    rows = rows or []
+    if not events and not rows:
         return
-    rows = [WebhookEvent(event_type=event_type, payload=payload) for event_type, payload, _ in events]
+    event_rows = [WebhookEvent(event_type=event_type, payload=payload) for event_type, payload, _ in events]
     deliveries = [(row, WebhookDelivery(subscription_id=subscription))
-                  for row, (_, _, subscribers) in zip(rows, events, strict=True)
+                  for row, (_, _, subscribers) in zip(event_rows, events, strict=True)
                   for subscription in subscribers]
     if connection.vendor == "postgresql":
-        _insert_postgresql(rows, deliveries)
+        _insert_postgresql(rows, event_rows, deliveries)
     else:
-        WebhookEvent.objects.bulk_create(rows)
+        for model in dict.fromkeys(type(row) for row in rows):
+            model.objects.bulk_create([row for row in rows if type(row) is model])
+        WebhookEvent.objects.bulk_create(event_rows)
         for row, delivery in deliveries:
             delivery.event = row
         WebhookDelivery.objects.bulk_create([delivery for _, delivery in deliveries])
-    wake_worker()
+    if events:
+        wake_worker()
 
 
-def _insert_postgresql(events: list[WebhookEvent],
+def _insert_postgresql(rows: list, events: list[WebhookEvent],
                        deliveries: list[tuple[WebhookEvent, WebhookDelivery]]) -> None:
-    """Events and their deliveries in one statement, each delivery finding its event by the
-    event's uuid. Values are rows of VALUES prepared by the model fields themselves — not
+    """The batch's rows, events and deliveries in one statement, each delivery finding its event
+    by the event's uuid. Values are rows of VALUES prepared by the model fields themselves — not
     Django's UNNEST arrays, whose text elements psycopg escapes in Python: for kilobyte payloads
     that cost more than all the rest of the outbox."""
     quote = connection.ops.quote_name
-    event_fields = _insert_fields(WebhookEvent)
-    sql = (f"INSERT INTO {quote(WebhookEvent._meta.db_table)} "
-           f"({', '.join(quote(f.column) for f in event_fields)}) VALUES {_rows(event_fields, len(events))}")
-    params = _params(event_fields, events)
+    inserts: list[str] = []   # plain INSERTs, run as CTEs of the last one
+    params: list = []
+    for model in dict.fromkeys(type(row) for row in rows):
+        same = [row for row in rows if type(row) is model]
+        fields = _insert_fields(model)
+        inserts.append(f"INSERT INTO {quote(model._meta.db_table)} "
+                       f"({', '.join(quote(f.column) for f in fields)}) VALUES {_rows(fields, len(same))}")
+        params += _params(fields, same)
+    if events:
+        fields = _insert_fields(WebhookEvent)
+        inserts.append(f"INSERT INTO {quote(WebhookEvent._meta.db_table)} "
+                       f"({', '.join(quote(f.column) for f in fields)}) VALUES {_rows(fields, len(events))}"
+                       + (" RETURNING id, uuid" if deliveries else ""))
+        params += _params(fields, events)
+    last = inserts.pop()
     if deliveries:
         fields = [f for f in _insert_fields(WebhookDelivery) if f.name != "event"]
         columns = [f"c{n}" for n in range(len(fields))]
         typed = ", ".join(f"{c}::{f.db_type(connection)}" for c, f in zip(columns, fields, strict=True))
-        sql = (f"WITH event AS ({sql} RETURNING id, uuid) "
-               f"INSERT INTO {quote(WebhookDelivery._meta.db_table)} "
-               f"({', '.join(quote(f.column) for f in fields)}, {quote('event_id')}) "
-               f"SELECT {typed}, event.id FROM (VALUES {_rows(fields, len(deliveries), lead=1)}) "
-               f"AS d(event_uuid, {', '.join(columns)}) JOIN event ON event.uuid = d.event_uuid")
+        inserts.append(last)
+        last = (f"INSERT INTO {quote(WebhookDelivery._meta.db_table)} "
+                f"({', '.join(quote(f.column) for f in fields)}, {quote('event_id')}) "
+                f"SELECT {typed}, event.id FROM (VALUES {_rows(fields, len(deliveries), lead=1)}) "
+                f"AS d(event_uuid, {', '.join(columns)}) JOIN c{len(inserts) - 1} AS event "
+                f"ON event.uuid = d.event_uuid")
         for event, delivery in deliveries:
             params += [event.uuid, *_params(fields, [delivery])]
+    ctes = ", ".join(f"c{n} AS ({sql})" for n, sql in enumerate(inserts))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"WITH {ctes} {last}" if inserts else last, params)
 
 
 def _insert_fields(model) -> list:

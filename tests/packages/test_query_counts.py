@@ -16,17 +16,18 @@ from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 PACK = "package__complete_packaging__waiting__packed"
 SHIP = "package__ship_the_package__packed__shipped"
 
-# Events and their deliveries: one statement on PostgreSQL, two on SQLite.
-OUTBOX_INSERTS = 1 if connection.vendor == "postgresql" else 2
+POSTGRESQL = connection.vendor == "postgresql"
 # token+user+profile, BEGIN, package lock (+ the configuration's version), package read (order
 # locked, location, shipment, the order's other packages' statuses), items with their
-# reservations, stock (locked in pk order and moved, one statement), reservations delete,
-# shipment insert, package update, items' statuses (returning the items for the payload), order
-# status, log row, events and deliveries, the worker's task, quota, COMMIT.
-PACK_QUERIES = 15 + OUTBOX_INSERTS
-# token+user+profile, BEGIN, package lock, package read, shipment update, package update, items'
-# statuses, order status, log row, events and deliveries, task, COMMIT.
-SHIP_QUERIES = 11 + OUTBOX_INSERTS
+# reservations, stock moved (locked in pk order by the same statement) and reservations deleted,
+# shipment insert, the package's row + its items' statuses (returning the items for the payload)
+# + the order's status, the log row + events + deliveries, the worker's task, quota, COMMIT: 12.
+# SQLite cannot modify rows in a WITH clause: reservations delete, order status, package row,
+# events and deliveries are separate statements there (+5).
+PACK_QUERIES = 12 if POSTGRESQL else 17
+# token+user+profile, BEGIN, package lock, package read, shipment update, the package's row + its
+# items + its order, log row + events + deliveries, task, COMMIT: 9 (SQLite +4).
+SHIP_QUERIES = 9 if POSTGRESQL else 13
 
 
 def command(api, package: Package, slug: str):
@@ -52,6 +53,7 @@ def test_pack_and_ship_run_a_pinned_number_of_statements_whatever_the_items(api,
     shipped = command(api, package, SHIP)
 
     assert (len(packed), len(shipped)) == (PACK_QUERIES, SHIP_QUERIES)
+    assert PACK_QUERIES <= 12 or not POSTGRESQL
     assert sum(sql.startswith("SELECT") for sql in packed) == 4  # token, lock, read, items
     # package.created, then three events per command, each delivered to "*"; the four
     # package.status.* ones to the second subscription too
