@@ -10,12 +10,16 @@ import tempfile
 
 # -- sizing ------------------------------------------------------------------------------------------
 CPU_COUNT = os.cpu_count() or 1
-WORKERS_PER_CPU = 2  # processes per CPU: a command spends about half its time waiting on PostgreSQL
-THREADS_PER_WORKER = 2  # requests in flight per process (gthread when > 1)
+# Measured with `make bench BENCH_ARGS="--configs ..."` on 2 CPUs shared with PostgreSQL (bench/
+# RESULTS.md): 3 processes x 4 threads served pack, ship and intake best, 2 x 8 close behind, 4 x 2
+# (and 4 x 4) clearly worse — more processes than cores only add switching; threads cover the time
+# a request waits on PostgreSQL.
+WORKERS_PER_CPU = 1.5  # processes per CPU (rounded; at least 2)
+THREADS_PER_WORKER = 4  # requests in flight per process (gthread when > 1)
 MAX_REQUESTS_PER_WORKER = 5000  # a worker is replaced after this many requests (bounds slow leaks)
 MAX_REQUESTS_JITTER = 500  # so that workers are not all replaced at once
 
-workers = int(os.environ.get("WEB_CONCURRENCY") or WORKERS_PER_CPU * CPU_COUNT)
+workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, round(WORKERS_PER_CPU * CPU_COUNT)))
 threads = int(os.environ.get("GUNICORN_THREADS") or THREADS_PER_WORKER)
 worker_class = "gthread" if threads > 1 else "sync"
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or MAX_REQUESTS_PER_WORKER)

@@ -103,6 +103,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "reports it and fails)")
     p.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
     p.add_argument("--threads", type=int, help="threads per worker (default: gunicorn.conf.py's)")
+    p.add_argument("--configs", default="",
+                   help="compare server sizes: comma-separated WORKERSxTHREADS (e.g. 2x4,3x4,4x2), one "
+                        "server after the other on the same data; default: one server (--workers/--threads)")
     p.add_argument("--connections", type=int, default=16, help="HTTP connections, pack and ship")
     p.add_argument("--intake-connections", type=int, default=8)
     p.add_argument("--subscriptions", choices=["all", "none"], default="all",
@@ -118,6 +121,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--server-log", type=Path, help="gunicorn's output (default: a temp file)")
     args = p.parse_args(argv)
     args.source = args.source.resolve()
+    try:
+        args.sizes = [tuple(int(n) for n in c.lower().split("x")) for c in args.configs.split(",") if c]
+    except ValueError:
+        p.error("--configs takes WORKERSxTHREADS, e.g. 2x4,3x4")
+    if not args.sizes:
+        args.sizes = [(args.workers, args.threads)]
     return args
 
 
@@ -236,7 +245,7 @@ def load_data(args, phases: list[str]) -> BenchData:
     Stock.objects.bulk_create([Stock(stock_location=loc, sku=sku, quantity=1_000_000)
                                for loc in demo for sku in skus], batch_size=5000)
 
-    per_phase = args.max_rate * args.duration + args.connections
+    per_phase = (args.max_rate * args.duration + args.connections) * len(args.sizes)
     profile_n = args.profile_commands + 2
     plan: list[tuple[str, list[StockLocation], int]] = []   # (set name, locations, status)
     for name in phases:
@@ -385,9 +394,13 @@ def summarize(root, source: str) -> tuple[Counter, Counter]:
         ours = path.startswith(source) and "/.venv/" not in path
         label = next((name for name, parts in BUCKETS if any(p in path for p in parts)), None)
         buckets[label or ("OMS code" if ours else "other")] += self_time
-        if ours and not frame.is_synthetic:
+        if ours and not frame.is_synthetic and "/bench/" not in path:
             project[f"{frame.function} ({Path(path).relative_to(source)}:{frame.line_no})"] += frame.time
         stack.extend((child, path) for child in frame.children)
+    # the request's wrappers (middleware, view, dispatcher entry) hold nearly all the time: leave
+    # them out, so that the list shows where it goes
+    whole = root.time if root is not None else 0.0
+    project = Counter({name: t for name, t in project.items() if t < 0.5 * whole})
     return buckets, project
 
 
@@ -504,8 +517,9 @@ class CpuMeter:
 
 # -- the server -------------------------------------------------------------------------------------
 class Server:
-    def __init__(self, args) -> None:
+    def __init__(self, args, workers: int | None = None, threads: int | None = None) -> None:
         self.args = args
+        self.workers_wanted, self.threads_wanted = workers, threads
         self.log_path = args.server_log or Path(tempfile.mkstemp(prefix="oms-bench-gunicorn-",
                                                                  suffix=".log")[1])
         self.config = args.source / "gunicorn.conf.py"
@@ -516,15 +530,15 @@ class Server:
         cmd = [str(VENV_BIN / "gunicorn")]
         if self.config.exists():
             cmd += ["-c", str(self.config)]
-            if args.workers:
-                env["WEB_CONCURRENCY"] = str(args.workers)
-            if args.threads:
-                env["GUNICORN_THREADS"] = str(args.threads)
+            if self.workers_wanted:
+                env["WEB_CONCURRENCY"] = str(self.workers_wanted)
+            if self.threads_wanted:
+                env["GUNICORN_THREADS"] = str(self.threads_wanted)
             self.described = (f"gunicorn -c gunicorn.conf.py (WEB_CONCURRENCY="
                               f"{env.get('WEB_CONCURRENCY', 'default')}, GUNICORN_THREADS="
                               f"{env.get('GUNICORN_THREADS', 'default')})")
         else:
-            workers, threads = args.workers or 4, args.threads or 4
+            workers, threads = self.workers_wanted or 4, self.threads_wanted or 4
             cmd += ["-k", "gthread", "-w", str(workers), "--threads", str(threads), "--keep-alive", "5",
                     "--timeout", "60", "--access-logfile", "-"]
             self.described = (f"gunicorn -k gthread -w {workers} --threads {threads} --keep-alive 5 "
@@ -716,13 +730,13 @@ def report(args, server_desc: str, pg: dict | None, counts: list[dict], profile:
         print(f"pgbench TPC-B scale 10, -c 16 -j 2 -T {args.duration}: {tps:.0f} TPS "
               f"(latency avg {pg['latency_avg_ms']} ms; load {pg['load_before']} -> {pg['load_after']})")
     print()
-    head = (f"{'phase':<13}{'conn':>5}{'ok':>7}{'err':>5}{'cmd/s':>8}{'%pgb':>7}{'p50':>8}{'p95':>8}"
+    head = (f"{'phase':<17}{'conn':>5}{'ok':>7}{'err':>5}{'cmd/s':>8}{'%pgb':>7}{'p50':>8}{'p95':>8}"
             f"{'p99':>8}{'max':>8}{'py ms':>8}{'pg ms':>7}{'wrk ms':>7}{'cpu%':>6}  load before -> after")
     print(head)
     for r in results:
         pct = f"{r.rate / tps * 100:6.1f}%" if tps else "     -"
         n = max(r.ok_count + r.errors, 1)
-        print(f"{r.name:<13}{r.connections:>5}{r.ok_count:>7}{r.errors:>5}{r.rate:>8.1f}{pct:>7}"
+        print(f"{r.name:<17}{r.connections:>5}{r.ok_count:>7}{r.errors:>5}{r.rate:>8.1f}{pct:>7}"
               f"{r.latency_ms.get('50', 0):>8.1f}{r.latency_ms.get('95', 0):>8.1f}"
               f"{r.latency_ms.get('99', 0):>8.1f}{r.latency_ms.get('max', 0):>8.1f}"
               f"{r.cpu['workers_s'] / n * 1000:>8.2f}{r.cpu['postgres_s'] / n * 1000:>7.2f}"
@@ -790,6 +804,49 @@ def git_commit(source: Path) -> str:
         return "unknown"
 
 
+def run_phases(args, server: Server, data: BenchData, phases: list[str], index: int, label: str,
+               problems: list[str]) -> list[PhaseResult]:
+    """Every phase once against ``server``, on the ``index``-th share of each phase's packages."""
+    from django.db import connection
+
+    meter = CpuMeter(server.pid, args.database)
+    run_id = secrets.token_hex(3)
+    sku_file = Path(tempfile.mkstemp(prefix="oms-bench-skus-")[1])
+    sku_file.write_text("\n".join(data.intake_skus) + "\n")
+    results = []
+    for name in phases:
+        if name.startswith(("pack", "ship")):
+            share = len(data.sets[name]) // len(args.sizes)
+            ids = data.sets[name][index * share:(index + 1) * share]
+            ids_file = Path(tempfile.mkstemp(prefix=f"oms-bench-{name}-")[1])
+            ids_file.write_text("\n".join(map(str, ids)) + "\n")
+            slug = PACK_SLUG if name.startswith("pack") else SHIP_SLUG
+            log(f"{name}{label}: {args.connections} connections, {args.duration}s (load {loadavg()})")
+            result = wrk(server, meter, name + label, args.connections, args.duration,
+                         ["command", data.token, str(ids_file), slug, "1"])
+            wait_until_idle(args.database)
+            ids_file.unlink()
+            problems += check_phase(name, ids, result)
+        else:
+            items = 1 if name == "intake-1" else 3
+            prefix = f"BENCH-{run_id}-{name}"
+            log(f"{name}{label}: {args.intake_connections} connections, {items}-item orders, "
+                f"{INTAKE_LOCATIONS} candidate locations, {args.duration}s (load {loadavg()})")
+            result = wrk(server, meter, name + label, args.intake_connections, args.duration,
+                         ["intake", data.token, str(sku_file), INTAKE_CHANNEL, str(items), prefix])
+            wait_until_idle(args.database)
+            problems += check_intake(prefix, result)
+        if result.exhausted:
+            problems.append(f"{name}{label}: ran out of packages (raise --max-rate); its rate is a "
+                            "lower bound")
+        if result.errors:
+            problems.append(f"{name}{label}: {result.errors} failed requests")
+        results.append(result)
+        connection.close()
+    sku_file.unlink()
+    return results
+
+
 # -- main -------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     args = parse_args(argv)
@@ -828,51 +885,27 @@ def main(argv=None) -> int:
         pg = pgbench(args)
         log(f"pgbench: {pg['tps']:.0f} TPS")
 
-    server = Server(args)
     results: list[PhaseResult] = []
     problems: list[str] = []
-    try:
-        server.start()
-        log(f"server up: {server.described}, pid {server.pid}, workers {server.workers()}")
-        warm_up(server, data, args.connections)
-        meter = CpuMeter(server.pid, args.database)
-        run_id = secrets.token_hex(3)
-        sku_file = Path(tempfile.mkstemp(prefix="oms-bench-skus-")[1])
-        sku_file.write_text("\n".join(data.intake_skus) + "\n")
-        for name in phases:
-            if name.startswith(("pack", "ship")):
-                ids_file = Path(tempfile.mkstemp(prefix=f"oms-bench-{name}-")[1])
-                ids_file.write_text("\n".join(map(str, data.sets[name])) + "\n")
-                slug = PACK_SLUG if name.startswith("pack") else SHIP_SLUG
-                log(f"{name}: {args.connections} connections, {args.duration}s (load {loadavg()})")
-                result = wrk(server, meter, name, args.connections, args.duration,
-                             ["command", data.token, str(ids_file), slug, "1"])
-                wait_until_idle(args.database)
-                ids_file.unlink()
-                problems += check_phase(name, data.sets[name], result)
-            else:
-                items = 1 if name == "intake-1" else 3
-                prefix = f"BENCH-{run_id}-{name}"
-                log(f"{name}: {args.intake_connections} connections, {items}-item orders, "
-                    f"{INTAKE_LOCATIONS} candidate locations, {args.duration}s (load {loadavg()})")
-                result = wrk(server, meter, name, args.intake_connections, args.duration,
-                             ["intake", data.token, str(sku_file), INTAKE_CHANNEL, str(items), prefix])
-                wait_until_idle(args.database)
-                problems += check_intake(prefix, result)
-            if result.exhausted:
-                problems.append(f"{name}: ran out of packages (raise --max-rate); its rate is a lower bound")
-            if result.errors:
-                problems.append(f"{name}: {result.errors} failed requests")
-            results.append(result)
-            connection.close()
-        sku_file.unlink()
-    finally:
-        server.stop()
+    described = []
+    server_log = None
+    for index, (workers, threads) in enumerate(args.sizes):
+        server = Server(args, workers, threads)
+        label = f" {workers}x{threads}" if len(args.sizes) > 1 else ""
+        try:
+            server.start()
+            described.append(server.described)
+            server_log = server.log_path
+            log(f"server up: {server.described}, pid {server.pid}, workers {server.workers()}")
+            warm_up(server, data, args.connections)
+            results += run_phases(args, server, data, phases, index, label, problems)
+        finally:
+            server.stop()
     problems += check_invariants()
     connection.close()
     probes = (probe_before, cpu_probe())
-    summary = report(args, server.described, pg, counts, profile, results, problems, probes)
-    print(f"server log: {server.log_path}")
+    summary = report(args, "; ".join(described), pg, counts, profile, results, problems, probes)
+    print(f"server log: {server_log}")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, default=str))
     return 1 if problems else 0
