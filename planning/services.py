@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from commands import cache
 from commands.models import State
@@ -23,7 +24,6 @@ from packages.enums import PackageStatus, holds_quota
 from packages.models import Package, PackageItem
 from packages.services import (
     ItemLine,
-    order_refresh_status,
     order_status_from,
     package_create,
     package_state,
@@ -275,10 +275,27 @@ class IntakeItem:
     currency: str = "TRY"
 
 
+@dataclass
+class Intake:
+    """What an intake wrote, as the database has it (``items`` and ``packages`` in pk order; both
+    empty when ``created`` is false: the order was there before)."""
+
+    order: Order
+    created: bool
+    items: list[OrderItem]
+    packages: list[Package]
+
+
 def order_intake(*, fields: dict, items: Sequence[IntakeItem]) -> tuple[Order, bool]:
     """Create an order and plan it, in one transaction. Returns (order, created): an order
     number seen before returns the existing order, also when two requests race (the unique
     number decides; the loser answers with the winner's order)."""
+    intake = order_intake_written(fields=fields, items=items)
+    return intake.order, intake.created
+
+
+def order_intake_written(*, fields: dict, items: Sequence[IntakeItem]) -> Intake:
+    """``order_intake``, also returning the rows it wrote (the response is built from them)."""
     try:
         with transaction.atomic(durable=True), quota_batch(), outbox_batch():
             # A number seen before fails here, first: the unique constraint decides.
@@ -290,11 +307,14 @@ def order_intake(*, fields: dict, items: Sequence[IntakeItem]) -> tuple[Order, b
             scenario = scenario_for_order(order)
             packages = order_plan(order=order, scenario=scenario, items=order_items, stocks=stocks)
             status = order_status_from([p.status for p in packages])
-            if status != order.status:
-                order_refresh_status(order_id=order.pk, statuses=[p.status for p in packages])
+            if status != order.status:  # as order_refresh_status, keeping the object current
+                now = timezone.now()
+                Order.objects.filter(pk=order.pk).update(status=status, modified_date=now)
+                order.status, order.modified_date = status, now
     except IntegrityError:
         existing = Order.objects.filter(number=fields["number"]).first()
         if existing is None:
             raise
-        return existing, False
-    return order, True
+        return Intake(existing, False, [], [])
+    return Intake(order, True, sorted(order_items, key=lambda i: i.pk),
+                  sorted(packages, key=lambda p: p.pk))
