@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, OperationalError, models, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 
 from accounts.scoping import require_locations, scope_queryset, user_scope
 from commands import cache
@@ -32,7 +33,7 @@ from commands.errors import (
 )
 from commands.models import IdempotencyRecord, State, StateTransitionLog, Transition
 from commands.registry import CommandContext, CommandResult, CommandType, registry
-from oms.db import lock_one
+from oms.db import PK_SENTINEL, fetch_one, lock_one, lock_query
 from oms.errors import DomainError
 from oms.metrics import command_traced, observed_command
 from webhooks.outbox import outbox_batch, outbox_deferred, row_add
@@ -136,24 +137,37 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
     model = otype.model
     # Every caller (API, admin, jobs) is narrowed here too: a store user's other stores are 404.
     base = scope_queryset(queryset if queryset is not None else model._default_manager.all(), actor)
-    try:
+    # Lock the bare row, then read it with its relations: a join taken under the lock could
+    # return related rows as they were before the transaction we waited for committed. The lock
+    # statement also reads the configuration's version (commands.cache).
+    if _unfiltered(base):
+        # Every row is in scope (the OMS itself, operators, integrations): both reads' SQL is
+        # compiled once per process (oms.db.fetch_one), the same SQL as the querysets below.
+        pk = _pk_value(model, object_id)
         if otype.lock_before is not None:
-            otype.lock_before(object_id)
-        # Lock the bare row, then read it with its relations: a join taken under the lock could
-        # return related rows as they were before the transaction we waited for committed. The
-        # lock statement also reads the configuration's version (commands.cache).
-        locked = lock_one(base.annotate(config_versions=cache.versions_expression()), object_id)
-    except (model.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise ObjectNotFound() from None
-    cache.provide_versions(locked.config_versions)
-    if otype.lock_after is not None:
-        otype.lock_after(locked)
-    read = base.select_related(*otype.lock_related)
-    if otype.lock_with:  # the related rows locked next (a package's order), in the same statement
-        read = read.select_for_update(of=otype.lock_with)
-    if otype.read_annotations is not None:
-        read = read.annotate(**otype.read_annotations())
-    obj = read.get(pk=locked.pk)
+            otype.lock_before(pk)
+        locked = fetch_one(("command-lock", object_type), lambda value: lock_query(
+            model._default_manager.annotate(config_versions=cache.versions_expression()), value),
+            pk, sentinel=PK_SENTINEL)
+        if locked is None:
+            raise ObjectNotFound()
+        cache.provide_versions(locked.config_versions)
+        if otype.lock_after is not None:
+            otype.lock_after(locked)
+        obj = fetch_one(("command-read", object_type),
+                        lambda value: _read_query(otype, model._default_manager.all()).filter(pk=value),
+                        pk, sentinel=PK_SENTINEL)
+    else:
+        try:
+            if otype.lock_before is not None:
+                otype.lock_before(object_id)
+            locked = lock_one(base.annotate(config_versions=cache.versions_expression()), object_id)
+        except (model.DoesNotExist, ValueError, TypeError, OverflowError):
+            raise ObjectNotFound() from None
+        cache.provide_versions(locked.config_versions)
+        if otype.lock_after is not None:
+            otype.lock_after(locked)
+        obj = _read_query(otype, base).get(pk=locked.pk)
 
     transition = _resolve(otype.enum_class, object_type, transition_id, slug)
     command_type = registry.get(transition.command)
@@ -198,6 +212,38 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
     if result.after is not None:
         result.after()
     return result
+
+
+def _read_query(otype, base: models.QuerySet) -> models.QuerySet:
+    """The locked object read with its relations (and the rows locked with it)."""
+    read = base.select_related(*otype.lock_related)
+    if otype.lock_with:  # the related rows locked next (a package's order), in the same statement
+        read = read.select_for_update(of=otype.lock_with)
+    if otype.read_annotations is not None:
+        read = read.annotate(**otype.read_annotations())
+    return read
+
+
+def _unfiltered(queryset: models.QuerySet) -> bool:
+    """The queryset is its model's every row, nothing added (no scope, no filter, no join)."""
+    query = queryset.query
+    return (not query.where and not query.annotations and not query.extra and not query.is_sliced
+            and query.select_related is False and not query.distinct and not query.select_for_update
+            and type(queryset) is type(queryset.model._default_manager.all()))
+
+
+def _pk_value(model, object_id) -> int:
+    """The object id of the URL or the caller as the primary key's value; ObjectNotFound when it
+    cannot be one (not an integer, or outside the column's range)."""
+    field = model._meta.pk
+    try:
+        value = field.to_python(object_id)
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        raise ObjectNotFound() from None
+    low, high = connection.ops.integer_field_range(field.get_internal_type())
+    if not isinstance(value, int) or (low is not None and value < low) or (high is not None and value > high):
+        raise ObjectNotFound()
+    return value
 
 
 def _check_locations(actor, command_type: CommandType, obj, data: dict) -> None:

@@ -1,18 +1,102 @@
 """Row locking helpers. Everything that changes rows locks them through these, in primary-key
 order, so two transactions touching the same rows always queue in the same order (no deadlock)."""
 
-from typing import TypeVar
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models.query import get_related_populators
 
 M = TypeVar("M", bound=models.Model)
 
 
+def lock_query(queryset: "models.QuerySet[M]", pk) -> "models.QuerySet[M]":
+    """The ``SELECT ... FOR UPDATE`` of one row (joined rows stay unlocked)."""
+    return queryset.select_for_update(of=("self",)).filter(pk=pk)
+
+
 def lock_one(queryset: "models.QuerySet[M]", pk) -> M:
     """``SELECT ... FOR UPDATE`` one row (joined rows stay unlocked). Raises ``DoesNotExist``."""
-    return queryset.select_for_update(of=("self",)).get(pk=pk)
+    return lock_query(queryset, pk).get()
 
 
 def lock_many(queryset: "models.QuerySet[M]") -> list[M]:
     """Lock every row of ``queryset`` in primary-key order and return them."""
     return list(queryset.select_for_update(of=("self",)).order_by("pk"))
+
+
+# -- Compiled once per process ----------------------------------------------------------------------
+# The ORM compiles a queryset's SQL on every evaluation; for the few reads on every command and
+# every API request (the token, the command's row lock and read) that compilation cost more than
+# the database's work. ``fetch_one`` compiles such a read once per process, with a sentinel where
+# the looked-up value goes, then runs the same SQL with the value and builds the objects the way
+# the ORM does (select_related objects, annotations, field converters).
+_compiled: dict = {}
+PK_SENTINEL = -7_316_845_021_993  # an integer primary key no row has (fetch_one's sentinel)
+_compiled_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple
+    position: int          # where the looked-up value goes in ``params``
+    compiler: object       # kept for its select list, klass_info and converters
+    init_list: list
+    start: int
+    end: int
+    populators: list
+    annotation_col_map: dict
+
+
+def _compile(build: Callable[[Any], "models.QuerySet"], sentinel) -> _Compiled:
+    queryset = build(sentinel)
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    positions = [n for n, value in enumerate(params) if value == sentinel]
+    if len(positions) != 1:
+        raise ValueError(f"the looked-up value must appear once in the query's parameters: {sql}")
+    klass_info, select = compiler.klass_info, compiler.select
+    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    return _Compiled(sql=sql, params=tuple(params), position=positions[0], compiler=compiler,
+                     init_list=[f[0].target.attname for f in select[start:end]], start=start, end=end,
+                     populators=get_related_populators(klass_info, select, queryset.db),
+                     annotation_col_map=compiler.annotation_col_map or {})
+
+
+def fetch_one(key, build: Callable[[Any], "models.QuerySet[M]"], value, *, sentinel) -> M | None:
+    """The one object ``build(value)`` finds (None if none), with the SQL compiled at the first call
+    under ``key``. ``build`` must return the same query for every value, the value appearing once
+    among its parameters (a lookup by a unique field); ``sentinel`` is a value of that field's type
+    that no row has, used to find its place."""
+    key = (connections[DEFAULT_DB_ALIAS].vendor, key)
+    entry = _compiled.get(key)
+    if entry is None:
+        with _compiled_lock:
+            entry = _compiled.get(key) or _compile(build, sentinel)
+            _compiled[key] = entry
+    params = list(entry.params)
+    params[entry.position] = value
+    connection = connections[DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        cursor.execute(entry.sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    if len(rows) > 1:
+        raise ValueError(f"fetch_one({key!r}) found {len(rows)} rows")
+    row = next(iter(entry.compiler.results_iter([rows])))
+    model = entry.compiler.klass_info["model"]
+    obj = model.from_db(DEFAULT_DB_ALIAS, entry.init_list, row[entry.start:entry.end])
+    for populator in entry.populators:
+        populator.populate(row, obj)
+    for name, position in entry.annotation_col_map.items():
+        setattr(obj, name, row[position])
+    return obj
+
+
+def forget_compiled() -> None:
+    """Drop the compiled reads (a test that changes the database vendor or schema)."""
+    _compiled.clear()

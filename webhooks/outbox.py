@@ -98,8 +98,11 @@ def _write(events: list[tuple[str, dict, tuple[int, ...]]], rows: list | None = 
     deliveries = [(row, WebhookDelivery(subscription_id=subscription))
                   for row, (_, _, subscribers) in zip(event_rows, events, strict=True)
                   for subscription in subscribers]
+    task = None
     if connection.vendor == "postgresql":
-        _insert_postgresql(rows, event_rows, deliveries)
+        # The worker's task row joins the statement too (database task backend; else None).
+        task = _task_row() if events else None
+        _insert_postgresql([*rows, task] if task is not None else rows, event_rows, deliveries)
     else:
         for model in dict.fromkeys(type(row) for row in rows):
             model.objects.bulk_create([row for row in rows if type(row) is model])
@@ -107,7 +110,7 @@ def _write(events: list[tuple[str, dict, tuple[int, ...]]], rows: list | None = 
         for row, delivery in deliveries:
             delivery.event = row
         WebhookDelivery.objects.bulk_create([delivery for _, delivery in deliveries])
-    if events:
+    if events and task is None:
         wake_worker()
 
 
@@ -151,7 +154,8 @@ def _insert_postgresql(rows: list, events: list[WebhookEvent],
 
 
 def _insert_fields(model) -> list:
-    return [f for f in model._meta.concrete_fields if not f.primary_key]
+    """The columns an INSERT gives: all but a primary key the database numbers."""
+    return [f for f in model._meta.concrete_fields if not (f.primary_key and f.db_returning)]
 
 
 def _rows(fields: list, count: int, lead: int = 0) -> str:
@@ -160,6 +164,25 @@ def _rows(fields: list, count: int, lead: int = 0) -> str:
 
 def _params(fields: list, objs: list) -> list:
     return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields]
+
+
+def _task_row():
+    """The delivery task's row, unsaved, as the database task backend would enqueue it (so that it
+    is written with the events, in their statement); None on another backend."""
+    from django_tasks_db.backend import DatabaseBackend  # noqa: PLC0415
+    from django_tasks_db.models import DBTaskResult, get_date_max  # noqa: PLC0415
+
+    from webhooks.tasks import deliver_pending  # noqa: PLC0415 - tasks import the delivery code
+
+    backend = deliver_pending.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        return None
+    backend.validate_task(deliver_pending)
+    return DBTaskResult(
+        id=backend._get_id(), args_kwargs={"args": [], "kwargs": {}},
+        priority=deliver_pending.priority, task_path=deliver_pending.module_path,
+        queue_name=deliver_pending.queue_name, backend_name=backend.alias,
+        run_after=deliver_pending.run_after or get_date_max())
 
 
 def wake_worker() -> None:
