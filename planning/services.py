@@ -31,6 +31,13 @@ from packages.services import (
 from planning.errors import NoMatchingScenario
 from planning.models import Rule, Scenario
 from planning.planner import Line, Plan, PlanRequest, RuleSpec, Site, plan
+from planning.sql import (
+    active_location_quotas,
+    locations_lock,
+    order_with_items_insert,
+    plain_sql,
+    stock_lock_for_skus,
+)
 from transfers.services import transfer_create
 from webhooks.outbox import outbox_batch
 
@@ -139,6 +146,10 @@ class PlanResult:
 def stock_lock_for_planning(skus: set[str]) -> list[Stock]:
     """Every stock row of these SKUs, at every location, locked in one pk-ordered statement that
     also reads the configuration's version (the caller's ``config_scope``)."""
+    if plain_sql():
+        rows, versions = stock_lock_for_skus(skus)
+        cache.provide_versions(versions)
+        return rows
     rows = lock_many(Stock.objects.filter(sku__in=skus).annotate(
         config_versions=cache.versions_expression()))
     if rows:
@@ -159,7 +170,7 @@ def plan_lines(*, order: Order, scenario: Scenario, lines: Sequence[Line],
         stocks = lock_many(Stock.objects.filter(sku__in={line.sku for line in lines}))
     available = {(s.stock_location_id, s.sku): s.quantity - s.reserved for s in stocks}
     static = planning_config().locations
-    quotas = dict(StockLocation.objects.filter(is_active=True).values_list("pk", "quota"))
+    quotas = active_location_quotas()
     if quotas.keys() - static.keys():  # activated since the cache's version was read
         static = {**static, **StockLocation.objects.in_bulk(quotas.keys() - static.keys())}
     rules = rule_specs(scenario, transferable=transferable)
@@ -176,8 +187,9 @@ def plan_lines(*, order: Order, scenario: Scenario, lines: Sequence[Line],
         if not chosen or not any(r.select_by_quota for r in rules):
             return PlanResult(result, {pk: locked.get(pk) or copy.copy(static[pk]) for pk in chosen})
         # One pk-ordered lock of the chosen rows and of those this re-plan gives quota back to.
-        fresh = {loc.pk: loc for loc in lock_many(StockLocation.objects.filter(
-            pk__in={*chosen, *credit}))}
+        fresh = {loc.pk: loc for loc in (
+            locations_lock({*chosen, *credit}) if plain_sql()
+            else lock_many(StockLocation.objects.filter(pk__in={*chosen, *credit})))}
         now_full = {pk for pk, loc in fresh.items() if pk in chosen
                     and loc.max_quota is not None and loc.quota - credit.get(pk, 0) >= loc.max_quota
                     and loc.quota != quotas.get(pk)}
@@ -299,10 +311,16 @@ def order_intake_written(*, fields: dict, items: Sequence[IntakeItem]) -> Intake
     try:
         with transaction.atomic(durable=True), quota_batch(), outbox_batch():
             # A number seen before fails here, first: the unique constraint decides.
-            order = Order.objects.create(**fields)
-            order_items = OrderItem.objects.bulk_create([
-                OrderItem(order=order, sku=i.sku, quantity=i.quantity, price=i.price,
-                          currency=i.currency) for i in items])
+            if plain_sql():  # the order and its items in one statement
+                order = Order(**fields)
+                order_items = [OrderItem(sku=i.sku, quantity=i.quantity, price=i.price,
+                                         currency=i.currency) for i in items]
+                order_with_items_insert(order, order_items)
+            else:
+                order = Order.objects.create(**fields)
+                order_items = OrderItem.objects.bulk_create([
+                    OrderItem(order=order, sku=i.sku, quantity=i.quantity, price=i.price,
+                              currency=i.currency) for i in items])
             stocks = stock_lock_for_planning({i.sku for i in order_items})
             scenario = scenario_for_order(order)
             packages = order_plan(order=order, scenario=scenario, items=order_items, stocks=stocks)
