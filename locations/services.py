@@ -73,13 +73,18 @@ def locations_quota_move(*, deltas: dict[int, int]) -> None:
         pending[location_id] += delta
 
 
+_QUOTA_ONE = (f"UPDATE {StockLocation._meta.db_table} SET quota = quota + %s "
+              f"WHERE {StockLocation._meta.pk.column} = %s")
+
+
 def _quota_write(deltas: dict[int, int]) -> None:
     deltas = {pk: d for pk, d in deltas.items() if d}
     if not deltas:
         return
-    if len(deltas) == 1:
+    if len(deltas) == 1:  # every command and most orders: one plain statement
         ((pk, delta),) = deltas.items()
-        StockLocation.objects.filter(pk=pk).update(quota=F("quota") + delta)
+        with connection.cursor() as cursor:
+            cursor.execute(_QUOTA_ONE, [delta, pk])
         return
     # An UPDATE locks rows in the order it finds them: lock them in pk order first.
     lock_many(StockLocation.objects.filter(pk__in=deltas).only("pk"))
