@@ -116,6 +116,16 @@ class CommandsConfig:
     by_slug: dict[str, Any]
     outgoing: dict[int, tuple[Any, ...]]        # active transitions leaving a state, by id
     state_slugs: dict[tuple[str, str], Any]     # (enum_class, slug) -> State
+    # What is derived from this configuration alone (e.g. webhook payload parts), dropped with it.
+    derived: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def derive(self, key, build: Callable[[], T]) -> T:
+        """``build()``, computed once per configuration version (per process) under ``key``; the
+        value is shared: callers must not change it."""
+        try:
+            return self.derived[key]
+        except KeyError:
+            return self.derived.setdefault(key, build())
 
     def lookup(self, transition_id: int | None, slug: str | None) -> tuple[Any, Any]:
         """(the transition with this id, the one with this slug), either None when absent."""

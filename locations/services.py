@@ -73,8 +73,8 @@ def locations_quota_move(*, deltas: dict[int, int]) -> None:
         pending[location_id] += delta
 
 
-_QUOTA_ONE = (f"UPDATE {StockLocation._meta.db_table} SET quota = quota + %s "
-              f"WHERE {StockLocation._meta.pk.column} = %s")
+_QUOTA_ONE = (f'UPDATE "{StockLocation._meta.db_table}" SET "quota" = "quota" + %s '
+              f'WHERE "{StockLocation._meta.pk.column}" = %s')
 
 
 def _quota_write(deltas: dict[int, int]) -> None:

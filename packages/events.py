@@ -54,11 +54,23 @@ def command_data(transition) -> dict:
 
 
 def commands_data(state_id: int) -> list[dict]:
-    """The commands offered in a state to the OMS itself (every channel), as the detail shows them."""
+    """The commands offered in a state to the OMS itself (every channel), as the detail shows them
+    (built once per configuration version and time zone: shared, never to be changed)."""
     from commands.registry import registry
 
-    return [command_data(t) for t in commands_config().outgoing.get(state_id, ())
-            if (ct := registry.get(t.command)) is not None and ct.is_implemented]
+    config = commands_config()
+    return config.derive(("payload-commands", state_id, timezone.get_current_timezone_name()), lambda: [
+        command_data(t) for t in config.outgoing.get(state_id, ())
+        if (ct := registry.get(t.command)) is not None and ct.is_implemented])
+
+
+def _state_data(state) -> dict:
+    """``state_data`` of a configured state, built once per configuration version (shared)."""
+    config = commands_config()
+    if config.states.get(state.pk) is not state:  # not the cached object: build it afresh
+        return state_data(state)
+    return config.derive(("payload-state", state.pk, timezone.get_current_timezone_name()),
+                         lambda: state_data(state))
 
 
 def item_data(item: PackageItem) -> dict:
@@ -94,7 +106,7 @@ def package_payload(package: Package, *, items: Sequence[PackageItem] | None = N
                   "tracking_number": order.tracking_number, "date_placed": _dt(order.date_placed)},
         "stock_location": {"id": location.pk, "name": location.name, "erp_code": location.erp_code,
                            "stock_location_type": location.stock_location_type},
-        "status": int(package.status), "state": state_data(package.state),
+        "status": int(package.status), "state": _state_data(package.state),
         "previous_state": package.previous_state_id, "denial_reason": package.denial_reason_id,
         "invoice_number": package.invoice_number, "invoice_date": _dt(package.invoice_date),
         "invoice_document_type": package.invoice_document_type,

@@ -13,12 +13,14 @@ the worker — and nothing at all when no subscription wants any of them."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import JSONField
 
 from commands.cache import config_scope, subscription_index
 from webhooks.models import WebhookDelivery, WebhookEvent
@@ -163,7 +165,21 @@ def _rows(fields: list, count: int, lead: int = 0) -> str:
 
 
 def _params(fields: list, objs: list) -> list:
-    return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields]
+    """The rows' values for ``fields``. A JSON value is sent as its text (the column casts it), and
+    a payload several events share (package.status.transitioned and .packed) is encoded once."""
+    encoded: dict[int, str] = {}
+    params = []
+    for obj in objs:
+        for f in fields:
+            value = f.pre_save(obj, add=True)
+            if isinstance(f, JSONField) and f.encoder is None and value is not None:
+                text = encoded.get(id(value))
+                if text is None:
+                    text = encoded[id(value)] = json.dumps(value)
+                params.append(text)
+            else:
+                params.append(f.get_db_prep_save(value, connection))
+    return params
 
 
 def _task_row():
