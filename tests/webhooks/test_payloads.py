@@ -177,3 +177,25 @@ def test_every_event_of_a_command_is_the_object_as_the_serializers_show_it_after
                 assert event.payload == json.loads(json.dumps(ShipmentSerializer(shipment).data)), (
                     slug, event.event_type)
     assert serialized(sibling)["status"] == 100
+
+
+def test_an_operators_change_to_a_state_or_a_command_shows_in_the_next_events_payload(api, seeded):
+    """The state and commands parts of a payload are built once per configuration version
+    (packages/events.py): an operator's edit is in the very next event, never a stale copy."""
+    WebhookSubscription.objects.create(event_type="package.status.packed", target_url="https://hooks.example.com/p")
+    first, second = make_package(), make_package()
+    pack(api, seeded, first)  # builds and keeps the Packed state's parts
+    packed_state = seeded.transition("COMPLETE_PACKAGING", 100, 500).destination_state
+    packed_state.translations = {"tr": "Paketlendi (yeni)"}
+    packed_state.save(update_fields=["translations", "modified_date"])
+    offered = seeded.transition("SHIP_THE_PACKAGE", 500, 550)
+    offered.label = "Hand over to the carrier"
+    offered.save(update_fields=["label", "modified_date"])
+    since = last_event_id()
+
+    pack(api, seeded, second)
+
+    (event,) = events_after(since)
+    assert event.payload == serialized(second)
+    assert event.payload["state"]["translations"] == {"tr": "Paketlendi (yeni)"}
+    assert "Hand over to the carrier" in [c["label"] for c in event.payload["commands"]]
