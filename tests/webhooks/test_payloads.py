@@ -182,7 +182,8 @@ def test_every_event_of_a_command_is_the_object_as_the_serializers_show_it_after
 def test_an_operators_change_to_a_state_or_a_command_shows_in_the_next_events_payload(api, seeded):
     """The state and commands parts of a payload are built once per configuration version
     (packages/events.py): an operator's edit is in the very next event, never a stale copy."""
-    WebhookSubscription.objects.create(event_type="package.status.packed", target_url="https://hooks.example.com/p")
+    WebhookSubscription.objects.create(event_type="package.status.packed",
+                                       target_url="https://hooks.example.com/p")
     first, second = make_package(), make_package()
     pack(api, seeded, first)  # builds and keeps the Packed state's parts
     packed_state = seeded.transition("COMPLETE_PACKAGING", 100, 500).destination_state
