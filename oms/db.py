@@ -43,7 +43,8 @@ class _Compiled:
     sql: str
     params: tuple
     position: int          # where the looked-up value goes in ``params``
-    compiler: object       # kept for its select list, klass_info and converters
+    model: type
+    converters: list       # (position, field converters, expression), as the compiler found them
     init_list: list
     start: int
     end: int
@@ -59,8 +60,12 @@ def _compile(build: Callable[[Any], "models.QuerySet"], sentinel) -> _Compiled:
     if len(positions) != 1:
         raise ValueError(f"the looked-up value must appear once in the query's parameters: {sql}")
     klass_info, select = compiler.klass_info, compiler.select
+    if compiler.has_composite_fields([s[0] for s in select[:compiler.col_count]]):
+        raise ValueError("composite primary keys are not supported by fetch_one")
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-    return _Compiled(sql=sql, params=tuple(params), position=positions[0], compiler=compiler,
+    converters = compiler.get_converters([s[0] for s in select[:compiler.col_count]])
+    return _Compiled(sql=sql, params=tuple(params), position=positions[0], model=klass_info["model"],
+                     converters=[(n, convs, expression) for n, (convs, expression) in converters.items()],
                      init_list=[f[0].target.attname for f in select[start:end]], start=start, end=end,
                      populators=get_related_populators(klass_info, select, queryset.db),
                      annotation_col_map=compiler.annotation_col_map or {})
@@ -68,10 +73,11 @@ def _compile(build: Callable[[Any], "models.QuerySet"], sentinel) -> _Compiled:
 
 def fetch_one(key, build: Callable[[Any], "models.QuerySet[M]"], value, *, sentinel) -> M | None:
     """The one object ``build(value)`` finds (None if none), with the SQL compiled at the first call
-    under ``key``. ``build`` must return the same query for every value, the value appearing once
-    among its parameters (a lookup by a unique field); ``sentinel`` is a value of that field's type
-    that no row has, used to find its place."""
-    key = (connections[DEFAULT_DB_ALIAS].vendor, key)
+    under ``key`` (nothing of the compiling thread's connection is kept). ``build`` must return the
+    same query for every value, the value appearing once among its parameters (a lookup by a unique
+    field); ``sentinel`` is a value of that field's type that no row has, used to find its place."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    key = (connection.vendor, key)
     entry = _compiled.get(key)
     if entry is None:
         with _compiled_lock:
@@ -79,7 +85,6 @@ def fetch_one(key, build: Callable[[Any], "models.QuerySet[M]"], value, *, senti
             _compiled[key] = entry
     params = list(entry.params)
     params[entry.position] = value
-    connection = connections[DEFAULT_DB_ALIAS]
     with connection.cursor() as cursor:
         cursor.execute(entry.sql, params)
         rows = cursor.fetchall()
@@ -87,9 +92,13 @@ def fetch_one(key, build: Callable[[Any], "models.QuerySet[M]"], value, *, senti
         return None
     if len(rows) > 1:
         raise ValueError(f"fetch_one({key!r}) found {len(rows)} rows")
-    row = next(iter(entry.compiler.results_iter([rows])))
-    model = entry.compiler.klass_info["model"]
-    obj = model.from_db(DEFAULT_DB_ALIAS, entry.init_list, row[entry.start:entry.end])
+    row = list(rows[0])
+    for position, converters, expression in entry.converters:  # as SQLCompiler.apply_converters
+        value = row[position]
+        for converter in converters:
+            value = converter(value, expression, connection)
+        row[position] = value
+    obj = entry.model.from_db(DEFAULT_DB_ALIAS, entry.init_list, row[entry.start:entry.end])
     for populator in entry.populators:
         populator.populate(row, obj)
     for name, position in entry.annotation_col_map.items():

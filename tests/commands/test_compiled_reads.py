@@ -145,3 +145,28 @@ def test_a_store_user_still_goes_through_the_scoped_read(seeded):
                                          format="json")
     assert response.status_code == 200
     assert Package.objects.get(pk=own.pk).status == 500
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_read_compiled_in_one_thread_runs_on_another_threads_connection():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from tests.factories import OrderFactory
+
+    order = OrderFactory()
+    assert fetch_one("test-thread", lambda v: type(order).objects.filter(pk=v), order.pk,
+                     sentinel=PK_SENTINEL).number == order.number
+
+    def elsewhere():
+        try:
+            got = fetch_one("test-thread", lambda v: type(order).objects.filter(pk=v), order.pk,
+                            sentinel=PK_SENTINEL)
+            return got.number, got.date_placed, connections["default"].connection is not None
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(elsewhere).result(timeout=30) == (order.number, order.date_placed, True)
