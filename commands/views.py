@@ -30,6 +30,21 @@ class BadIdempotencyKey(DomainError):
     default_message = "Idempotency-Key must be at most 255 characters."
 
 
+def plain_command_request(data) -> dict | None:
+    """The most common command request — a slug, no transition id, no input — as
+    ``CommandRequestSerializer`` would validate it, without building the serializer; None for
+    anything else (the serializer then decides, errors included)."""
+    if type(data) is not dict or not data.keys() <= {"slug", "transition", "input_parameters"}:
+        return None
+    slug = data.get("slug")
+    if (type(slug) is not str or not 0 < len(slug) <= 255 or not slug.isascii() or "\x00" in slug
+            or slug.strip() != slug
+            or data.get("transition") is not None
+            or ("input_parameters" in data and data["input_parameters"] != {})):
+        return None
+    return {"slug": slug, "transition": None, "input_parameters": {}}
+
+
 class CommandViewMixin:
     """Adds ``commands`` to the detail response and ``POST {id}/command/`` to a viewset whose
     objects have a state (package, transfer). The viewset sets ``command_object_type``."""
@@ -62,16 +77,19 @@ class CommandViewMixin:
     )
     @action(detail=True, methods=["post"], url_path="command", permission_classes=[CanRunCommands])
     def command(self, request, pk=None):
-        body = CommandRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = plain_command_request(request.data)
+        if data is None:
+            body = CommandRequestSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
         key = request.headers.get(IDEMPOTENCY_HEADER) or None
         if key is not None and len(key) > 255:
             raise BadIdempotencyKey()
         outcome = command_run(
             object_type=self.command_object_type, object_id=pk,
-            transition_id=body.validated_data.get("transition"),
-            slug=body.validated_data.get("slug") or None,
-            input_parameters=body.validated_data.get("input_parameters") or {},
+            transition_id=data.get("transition"),
+            slug=data.get("slug") or None,
+            input_parameters=data.get("input_parameters") or {},
             actor=request.user, channel=user_channel(request.user),
             queryset=self.command_queryset(), idempotency_key=key)
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
