@@ -1,7 +1,7 @@
 """gunicorn settings for the OMS: ``gunicorn -c gunicorn.conf.py oms.wsgi`` (``make serve-prod``).
 
 Everything comes from the environment. The sizing numbers are starting points: measure with bench/
-before changing them (README, "Deploying"). Each worker thread keeps its own PostgreSQL connection
+before changing them (README, "Deploying"). Each worker (thread) keeps its own PostgreSQL connection
 (CONN_MAX_AGE), so one node opens up to workers x threads connections."""
 
 import os
@@ -11,11 +11,16 @@ import tempfile
 # -- sizing ------------------------------------------------------------------------------------------
 CPU_COUNT = os.cpu_count() or 1
 # Measured with `make bench BENCH_ARGS="--configs ..."` on 2 CPUs shared with PostgreSQL (bench/
-# RESULTS.md): 3 processes x 4 threads served pack, ship and intake best, 2 x 8 close behind, 4 x 2
-# (and 4 x 4) clearly worse — more processes than cores only add switching; threads cover the time
-# a request waits on PostgreSQL.
-WORKERS_PER_CPU = 1.5  # processes per CPU (rounded; at least 2)
-THREADS_PER_WORKER = 4  # requests in flight per process (gthread when > 1)
+# RESULTS.md, issue 10): single-threaded (sync) workers, 2.5 per CPU, served pack, ship and intake
+# best, at full CPU and with the lowest p99. Threaded workers (3 x 4, the previous default) left a
+# third of the CPU idle in many runs: keep-alive connections stay with the process that accepted
+# them, and a process holding more of them than its share is bound by its GIL while the others
+# wait. A sync worker answers with "Connection: close" and takes the next request from the shared
+# accept queue, so the kernel spreads the load. More processes than cores cover the time a request
+# waits on PostgreSQL. Sync workers need a proxy or load balancer in front that buffers slow
+# clients (README, "Deploying"); GUNICORN_THREADS > 1 switches to threaded workers.
+WORKERS_PER_CPU = 2.5  # processes per CPU (rounded; at least 2)
+THREADS_PER_WORKER = 1  # requests in flight per process (sync when 1, gthread when > 1)
 MAX_REQUESTS_PER_WORKER = 5000  # a worker is replaced after this many requests (bounds slow leaks)
 MAX_REQUESTS_JITTER = 500  # so that workers are not all replaced at once
 

@@ -195,16 +195,16 @@ def test_make_run_serves_on_loopback_unless_host_says_otherwise():
 
 
 CPUS = os.cpu_count() or 1
-# The measured default (bench/RESULTS.md): 1.5 processes per CPU, at least 2, of 4 threads.
-DEFAULT_WORKERS = {1: 2, 2: 3, 4: 6, 8: 12}.get(CPUS, max(2, round(1.5 * CPUS)))
+# The measured default (bench/RESULTS.md): 2.5 single-threaded (sync) processes per CPU, at least 2.
+DEFAULT_WORKERS = {1: 2, 2: 5, 4: 10, 8: 20}.get(CPUS, max(2, round(2.5 * CPUS)))
 
 
 @pytest.mark.parametrize(("env", "bind", "workers", "threads", "worker_class"), [
-    ({}, ["127.0.0.1:8000"], DEFAULT_WORKERS, 4, "gthread"),
-    ({"HOST": "0.0.0.0", "PORT": "9000", "WEB_CONCURRENCY": "3", "GUNICORN_THREADS": "1"},
-     ["0.0.0.0:9000"], 3, 1, "sync"),
-    ({"GUNICORN_BIND": "unix:/run/oms.sock", "HOST": "0.0.0.0"}, ["unix:/run/oms.sock"], DEFAULT_WORKERS, 4,
-     "gthread"),
+    ({}, ["127.0.0.1:8000"], DEFAULT_WORKERS, 1, "sync"),
+    ({"HOST": "0.0.0.0", "PORT": "9000", "WEB_CONCURRENCY": "3", "GUNICORN_THREADS": "4"},
+     ["0.0.0.0:9000"], 3, 4, "gthread"),
+    ({"GUNICORN_BIND": "unix:/run/oms.sock", "HOST": "0.0.0.0"}, ["unix:/run/oms.sock"], DEFAULT_WORKERS, 1,
+     "sync"),
 ])
 def test_gunicorn_conf_takes_its_address_and_size_from_the_environment(monkeypatch, env, bind, workers,
                                                                        threads, worker_class):
