@@ -118,6 +118,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "oms.postgresql"  # its health check: oms/postgresql/base.py
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     # A reused connection is checked before a request uses it: after a failover, a restart or a
     # pooler's idle timeout the request gets a new connection instead of an error.
