@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models import signals
 from django.db.models.query import get_related_populators
 
 M = TypeVar("M", bound=models.Model)
@@ -109,3 +110,57 @@ def fetch_one(key, build: Callable[[Any], "models.QuerySet[M]"], value, *, senti
 def forget_compiled() -> None:
     """Drop the compiled reads (a test that changes the database vendor or schema)."""
     _compiled.clear()
+
+
+# -- Plain writes and row-to-object, for the hottest statements -------------------------------------
+_inserts: dict = {}
+
+
+def insert_one(obj: models.Model) -> None:
+    """INSERT a new object as ``obj.save(force_insert=True)`` would, with the statement built once
+    per process (the ORM compiles it on every save). Models with save signals, and databases other
+    than PostgreSQL, go through ``save()``."""
+    model = type(obj)
+    connection = connections[DEFAULT_DB_ALIAS]
+    if (connection.vendor != "postgresql" or signals.pre_save.has_listeners(model)
+            or signals.post_save.has_listeners(model)):
+        obj.save(force_insert=True)
+        return
+    entry = _inserts.get(model)
+    if entry is None:
+        quote = connection.ops.quote_name
+        fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.db_returning)]
+        entry = _inserts[model] = (
+            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(model._meta.pk.column)}", fields)
+    sql, fields = entry
+    params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
+
+
+def objects_from_cursor(model: type[M], cursor) -> list[M]:
+    """The rows of an executed statement that returns every column of ``model`` (``RETURNING *``,
+    in the table's order, which need not be the model's) as its objects, the fields' converters
+    applied, as ``Model.objects.raw`` builds them."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    position = {column[0]: n for n, column in enumerate(cursor.description)}
+    fields = model._meta.concrete_fields
+    order = [position[f.column] for f in fields]  # KeyError: a column the statement did not return
+    names = [f.attname for f in fields]
+    converted = []  # the backend's converters and the field's, as SQLCompiler.get_converters
+    for n, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if converters:
+            converted.append((n, converters, column))
+    objects = []
+    for row in cursor.fetchall():
+        values = [row[n] for n in order]
+        for n, converters, column in converted:
+            for converter in converters:
+                values[n] = converter(values[n], column, connection)
+        objects.append(model.from_db(DEFAULT_DB_ALIAS, names, values))
+    return objects

@@ -23,7 +23,7 @@ from locations.services import (
     reservations_release,
     stock_take_free,
 )
-from oms.db import lock_many
+from oms.db import insert_one, lock_many, objects_from_cursor
 from orders.enums import OrderStatus
 from orders.models import Order, OrderItem
 from packages import events
@@ -281,7 +281,9 @@ def items_mirror_status(*, package: Package, status: int, order_status: int | No
         cte_params += [order_status, now, package.order_id, order_status]
     if ctes:
         sql, params = f"WITH {', '.join(ctes)} {sql}", [*cte_params, *params]
-    return sorted(PackageItem.objects.raw(sql, params), key=lambda item: item.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(objects_from_cursor(PackageItem, cursor), key=lambda item: item.pk)
 
 
 def shipment_of(package: Package) -> Shipment | None:
@@ -342,11 +344,12 @@ def package_pack(*, package: Package, with_shipment: bool = True,
         stock_take_free(location_id=package.stock_location_id, quantities=dict(needed))
     reservations_consume(reservations=reservations)
     if with_shipment:
-        shipment = Shipment.objects.create(
+        shipment = Shipment(
             package=package, status=ShipmentStatus.CREATED,
             cargo_company_id=package.order.cargo_company_id
             or package.stock_location.default_cargo_company_id,
             tracking_number=tracking_number or "", has_shipping_document=has_shipping_document)
+        insert_one(shipment)
         _shipment_known(package, shipment)
         events.shipment_event("shipment.created", shipment)
         events.shipment_tracking_set(shipment)

@@ -170,3 +170,33 @@ def test_a_read_compiled_in_one_thread_runs_on_another_threads_connection():
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(elsewhere).result(timeout=30) == (order.number, order.date_placed, True)
+
+
+def test_objects_from_cursor_builds_the_orms_objects_whatever_the_column_order(seeded):
+    from oms.db import objects_from_cursor
+    from packages.models import PackageItem
+
+    package = make_package(items=3)
+    columns = [f.column for f in PackageItem._meta.concrete_fields][::-1]  # not the model's order
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {PackageItem._meta.db_table} "
+                       f"WHERE package_id = %s ORDER BY id", [package.pk])
+        got = objects_from_cursor(PackageItem, cursor)
+    expected = list(PackageItem.objects.filter(package=package).order_by("id"))
+    assert [_fields(item) for item in got] == [_fields(item) for item in expected]
+    assert all(item._state.adding is False for item in got)
+
+
+def test_insert_one_writes_what_save_writes(seeded):
+    from oms.db import insert_one
+    from packages.models import Shipment
+
+    package = make_package()
+    shipment = Shipment(package=package, tracking_number="TRK-1", has_shipping_document=False)
+    insert_one(shipment)
+    assert shipment.pk is not None and shipment._state.adding is False
+    stored = Shipment.objects.get(pk=shipment.pk)
+    assert _fields(stored) == _fields(shipment)
+    assert (stored.package_id, stored.tracking_number, stored.has_shipping_document) == (
+        package.pk, "TRK-1", False)
+    assert stored.created_date is not None and stored.modified_date is not None
