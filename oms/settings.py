@@ -133,6 +133,9 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             server_side_binding=True, prepare_threshold=env.int("DB_PREPARE_THRESHOLD", default=2))
 
+# ModelBackend, with an API user's permissions kept per process for one version of them.
+AUTHENTICATION_BACKENDS = ["accounts.permissions.CachedModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
