@@ -291,3 +291,30 @@ def test_creating_and_updating_a_stock_location_through_the_api_writes_its_event
     assert after_update["max_quota"] == 7
     assert list(WebhookDelivery.objects.order_by("id").values_list("subscription_id", "event_id")) == [
         (hook.pk, events[0].pk), (hook.pk, events[1].pk)]
+
+
+def test_outbox_rows_reach_their_columns_as_json_with_each_columns_type():
+    """The PostgreSQL insert sends each table's rows as one JSON array (webhooks/outbox.py):
+    dates, UUIDs, decimals and JSON values keep their meaning; anything else is refused, not
+    silently turned into text."""
+    import datetime
+    import decimal
+    import functools
+    import json
+    import uuid
+
+    from django.core.serializers.json import DjangoJSONEncoder
+    from psycopg.types.json import Jsonb
+
+    from webhooks.outbox import _json_value
+
+    moment = datetime.datetime(2026, 11, 30, 1, 2, 3, 456789, tzinfo=datetime.UTC)
+    token = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    assert json.loads(json.dumps([moment, token, decimal.Decimal("7.50"), Jsonb({"a": [1, "ş"]}, json.dumps)],
+                                 default=_json_value)) == [
+        "2026-11-30T01:02:03.456789+00:00", "12345678-1234-5678-1234-567812345678", "7.50", {"a": [1, "ş"]}]
+    # a JSON column with its own encoder is encoded by it first
+    custom = Jsonb({"at": moment}, functools.partial(json.dumps, cls=DjangoJSONEncoder))
+    assert _json_value(custom) == {"at": "2026-11-30T01:02:03.456Z"}
+    with pytest.raises(TypeError):
+        _json_value(b"bytes")
