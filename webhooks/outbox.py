@@ -21,8 +21,10 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 
+import orjson
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
+from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from commands.cache import config_scope, subscription_index
@@ -99,75 +101,149 @@ def _write(events: list[tuple[str, dict, tuple[int, ...]]], rows: list | None = 
     rows = rows or []
     if not events and not rows:
         return
-    event_rows = [WebhookEvent(event_type=event_type, payload=payload) for event_type, payload, _ in events]
-    deliveries = [(row, WebhookDelivery(subscription_id=subscription))
-                  for row, (_, _, subscribers) in zip(event_rows, events, strict=True)
-                  for subscription in subscribers]
     task = None
     if connection.vendor == "postgresql":
         # The worker's task row joins the statement too (database task backend; else None).
         task = _task_row() if events else None
-        _insert_postgresql([*rows, task] if task is not None else rows, event_rows, deliveries)
+        _insert_postgresql([*rows, task] if task is not None else rows, events)
     else:
         for model in dict.fromkeys(type(row) for row in rows):
             model.objects.bulk_create([row for row in rows if type(row) is model])
+        event_rows = [WebhookEvent(event_type=event_type, payload=payload)
+                      for event_type, payload, _ in events]
         WebhookEvent.objects.bulk_create(event_rows)
-        for row, delivery in deliveries:
-            delivery.event = row
-        WebhookDelivery.objects.bulk_create([delivery for _, delivery in deliveries])
+        WebhookDelivery.objects.bulk_create([
+            WebhookDelivery(event=row, subscription_id=subscription)
+            for row, (_, _, subscribers) in zip(event_rows, events, strict=True)
+            for subscription in subscribers])
     if events and task is None:
         wake_worker()
 
 
-def _insert_postgresql(rows: list, events: list[WebhookEvent],
-                       deliveries: list[tuple[WebhookEvent, WebhookDelivery]]) -> None:
+def _insert_postgresql(rows: list, events: list[tuple[str, dict, tuple[int, ...]]]) -> None:
     """The batch's rows, events and deliveries in one statement, each delivery finding its event
     by the event's uuid. Each table's rows are one JSON parameter that ``jsonb_populate_recordset``
     turns into rows of the table's type: a short statement with a few parameters whatever the
     rows, so psycopg keeps it parsed and PostgreSQL prepared (a VALUES list of ~100 parameters was
-    parsed again on every command), and the JSON is encoded by the json module's C encoder."""
+    parsed again on every command). The JSON is built from plain values (events and deliveries
+    never become model instances; a row's columns are read as ``_Columns`` says) and encoded by
+    orjson."""
     quote = connection.ops.quote_name
     inserts: list[str] = []   # plain INSERTs, run as CTEs of the last one
     params: list = []
+    now = timezone.now()  # the rows' auto_now(_add) dates: one moment for the whole batch
 
-    def insert(model, objs, returning: str = "") -> None:
-        table, fields = quote(model._meta.db_table), _insert_fields(model)
-        columns = ", ".join(quote(f.column) for f in fields)
-        inserts.append(f"INSERT INTO {table} ({columns}) SELECT {columns} "
-                       f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb){returning}")
-        params.append(_json_rows(fields, objs))
+    def insert(columns: _Columns, values: list[dict], returning: str = "") -> None:
+        names = ", ".join(quote(name) for name in columns.names)
+        inserts.append(f"INSERT INTO {columns.table} ({names}) SELECT {names} "
+                       f"FROM jsonb_populate_recordset(NULL::{columns.table}, %s::jsonb){returning}")
+        params.append(_dumps(values))
 
     for model in dict.fromkeys(type(row) for row in rows):
-        insert(model, [row for row in rows if type(row) is model])
+        columns = _columns(model)
+        insert(columns, [columns.of(row, now) for row in rows if type(row) is model])
+    deliveries: list[dict] = []
     if events:
-        insert(WebhookEvent, events, " RETURNING id, uuid" if deliveries else "")
+        event_columns, delivery_columns = _columns(WebhookEvent), _columns(WebhookDelivery)
+        event_rows = []
+        for event_type, payload, subscribers in events:
+            event = event_columns.new(now, event_type=event_type, payload=payload)
+            event_rows.append(event)
+            deliveries += [delivery_columns.new(now, subscription_id=subscription, event_uuid=event["uuid"])
+                           for subscription in subscribers]
+        insert(event_columns, event_rows, " RETURNING id, uuid" if deliveries else "")
     last = inserts.pop()
     if deliveries:
         table = quote(WebhookDelivery._meta.db_table)
-        fields = [f for f in _insert_fields(WebhookDelivery) if f.name != "event"]
+        names = [name for name in _columns(WebhookDelivery).names if name != "event_id"]
         inserts.append(last)
-        last = (f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}, {quote('event_id')}) "
-                f"SELECT {', '.join('d.' + quote(f.column) for f in fields)}, event.id "
+        last = (f"INSERT INTO {table} ({', '.join(quote(name) for name in names)}, {quote('event_id')}) "
+                f"SELECT {', '.join('d.' + quote(name) for name in names)}, event.id "
                 f"FROM jsonb_array_elements(%s::jsonb) AS j(doc) "
                 f"CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, j.doc) AS d "
                 f"JOIN c{len(inserts) - 1} AS event ON event.uuid = j.doc ->> 'event_uuid'")
-        params.append(_json_rows(fields, [delivery for _, delivery in deliveries],
-                                 extra=[{"event_uuid": event.uuid} for event, _ in deliveries]))
+        params.append(_dumps(deliveries))
     ctes = ", ".join(f"c{n} AS ({sql})" for n, sql in enumerate(inserts))
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {ctes} {last}" if inserts else last, params)
 
 
-def _json_rows(fields: list, objs: list, extra: list[dict] | None = None) -> str:
-    """The objects' values for ``fields`` (as the fields prepare them for the database) as a JSON
-    array of ``{column: value}``, which ``jsonb_populate_record`` reads with each column's type."""
-    rows = []
-    for n, obj in enumerate(objs):
-        row = {f.column: f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields}
-        if extra is not None:
-            row.update(extra[n])
-        rows.append(row)
-    return json.dumps(rows, default=_json_value)
+# Fields whose Python value is already what its column takes as JSON (the exact types: a subclass
+# may prepare its values otherwise); every other field goes through ``get_db_prep_save``.
+_PLAIN_FIELDS = (models.BigIntegerField, models.BooleanField, models.CharField, models.IntegerField,
+                 models.PositiveBigIntegerField, models.PositiveIntegerField,
+                 models.PositiveSmallIntegerField, models.SmallIntegerField, models.TextField)
+
+
+def _plain(field) -> bool:
+    if isinstance(field, models.ForeignKey):
+        return _plain(field.target_field)
+    if type(field) is models.JSONField:  # its value itself, unless it has an encoder of its own
+        return field.encoder is None
+    return type(field) in _PLAIN_FIELDS or isinstance(field, models.AutoField)
+
+
+class _Columns:
+    """How one model's rows become JSON objects for ``jsonb_populate_recordset``: the columns an
+    INSERT gives (all but a primary key the database numbers), which of them are read as they are,
+    which are prepared by their field, which are the batch's moment (``auto_now``/``auto_now_add``)
+    and, for rows built without an instance (``new``), the defaults."""
+
+    def __init__(self, model) -> None:
+        fields = _insert_fields(model)
+        self.table = connection.ops.quote_name(model._meta.db_table)
+        self.names = [f.column for f in fields]
+        stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+        self.stamped = [(f.column, f.attname) for f in stamped]
+        rest = [f for f in fields if f not in stamped]
+        self.plain = [(f.column, f.attname) for f in rest if _plain(f)]
+        self.prepared = [f for f in rest if not _plain(f)]
+        self.generated = [(f.column, f) for f in rest if f.has_default() and callable(f.default)]
+        self.constant = {f.column: f.get_db_prep_save(default, connection) for f in rest
+                         if not (f.has_default() and callable(f.default))
+                         and (default := f.get_default()) is not None}
+
+    def of(self, obj, now) -> dict:
+        """The row of a model instance (its auto dates set to ``now``, as saving it would)."""
+        values = obj.__dict__
+        row = {}
+        for column, attname in self.stamped:
+            values[attname] = now
+            row[column] = now
+        for column, attname in self.plain:
+            row[column] = values[attname]
+        for field in self.prepared:
+            row[field.column] = field.get_db_prep_save(getattr(obj, field.attname), connection)
+        return row
+
+    def new(self, now, **given) -> dict:
+        """A new row without an instance, as the model's constructor would fill it: the defaults,
+        the auto dates, then ``given`` (columns left out are NULL)."""
+        row = dict(self.constant)
+        for column, field in self.generated:
+            row[column] = field.get_db_prep_save(field.get_default(), connection)
+        for column, _ in self.stamped:
+            row[column] = now
+        row.update(given)
+        return row
+
+
+_columns_of: dict = {}
+
+
+def _columns(model) -> _Columns:
+    columns = _columns_of.get(model)
+    if columns is None:
+        columns = _columns_of[model] = _Columns(model)
+    return columns
+
+
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def _dumps(rows: list[dict]) -> str:
+    """Rows as a JSON array; dates as ISO 8601 and UUIDs natively, the rest by ``_json_value``."""
+    return orjson.dumps(rows, default=_json_value, option=_JSON_OPTIONS).decode()
 
 
 def _json_value(value):

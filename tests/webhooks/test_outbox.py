@@ -156,6 +156,52 @@ def test_deliveries_are_created_only_for_matching_active_subscriptions(api, seed
     assert DBTaskResult.objects.count() == tasks_before + 1  # one worker task, whatever the number
 
 
+def _columns(obj, *, leave_out: tuple[str, ...]) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields
+            if f.name not in leave_out}
+
+
+def test_the_outbox_rows_hold_what_the_models_and_the_task_backend_would_write(api, seeded):
+    """On PostgreSQL the deliveries, the worker's task and the log row are written from plain
+    values (webhooks/outbox.py: _Columns), not saved through model instances: every column holds
+    what the ORM — or django-tasks' own enqueue — would have written."""
+    from django.db import transaction
+
+    from commands.models import StateTransitionLog
+    from webhooks.tasks import deliver_pending
+
+    hook = subscription("*")
+    package = make_package()
+    since, tasks_before = last_event_id(), set(DBTaskResult.objects.values_list("id", flat=True))
+
+    pack(api, seeded, package)
+
+    events = events_after(since)
+    assert [e.event_type for e in events] == PACK_EVENTS
+    # PostgreSQL writes the batch in one statement with one moment (elsewhere each save has its own)
+    one_moment = connection.vendor == "postgresql"
+    moment = events[0].created_date
+    for event in events:
+        [delivery] = event.deliveries.all()
+        generated = ("id", "uuid", "created_date", "modified_date")
+        assert _columns(delivery, leave_out=generated) == _columns(
+            WebhookDelivery(event=event, subscription=hook), leave_out=generated)
+        assert delivery.uuid.version == 4
+        if one_moment:
+            assert (delivery.created_date, delivery.modified_date, event.created_date) == (moment,) * 3
+    [task] = DBTaskResult.objects.exclude(id__in=tasks_before)
+    with transaction.atomic():
+        enqueued = DBTaskResult.objects.get(id=deliver_pending.enqueue().id)
+        transaction.set_rollback(True)
+    generated = ("id", "enqueued_at")
+    assert _columns(task, leave_out=generated) == _columns(enqueued, leave_out=generated)
+    log = StateTransitionLog.objects.filter(object_id=package.pk).latest("id")
+    if one_moment:
+        assert (task.enqueued_at, log.created_date, log.modified_date) == (moment,) * 3
+    assert log.user_id == api.user.pk
+    assert log.attributes["command"]["command"] == "COMPLETE_PACKAGING"
+
+
 def test_no_event_no_delivery_and_no_task_without_a_matching_subscription(api, seeded):
     subscription("transfer.status.*")
     subscription("*", is_active=False)
