@@ -102,9 +102,11 @@ def _attempt(*, object_type, object_id, transition_id, slug, input_parameters, a
             return replay
     try:
         with transaction.atomic(durable=True), ExitStack() as batches:
-            for batch in registry.command_batches:  # e.g. quota moves, written last
-                batches.enter_context(batch())
+            # The outbox's statement is the command's last: the batches inside it (e.g. quota
+            # moves) join it on PostgreSQL (webhooks.outbox.statement_join).
             batches.enter_context(outbox_batch())
+            for batch in registry.command_batches:
+                batches.enter_context(batch())
             result = _run(object_type=object_type, object_id=object_id, transition_id=transition_id,
                           slug=slug, input_parameters=input_parameters, actor=actor, channel=channel,
                           queryset=queryset, idempotency_key=idempotency_key)

@@ -9,14 +9,13 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from locations.errors import NotEnoughFreeStock, StockBelowReserved
 from locations.models import Reservation, Stock, StockLocation
 from locations.serializers import StockLocationSerializer
 from oms.db import lock_many
-from webhooks.outbox import event_add
+from webhooks.outbox import event_add, statement_join
 
 
 def stock_location_save(*, location: StockLocation) -> StockLocation:
@@ -78,19 +77,27 @@ _QUOTA_ONE = (f'UPDATE "{StockLocation._meta.db_table}" SET "quota" = "quota" + 
 
 
 def _quota_write(deltas: dict[int, int]) -> None:
+    """One statement: joined to the outbox's statement when a batch is open (PostgreSQL), after
+    everything else the transaction wrote. Several rows are locked in pk order by the UPDATE's
+    subquery first (an UPDATE locks rows in the order it finds them)."""
     deltas = {pk: d for pk, d in deltas.items() if d}
     if not deltas:
         return
-    if len(deltas) == 1:  # every command and most orders: one plain statement
+    if len(deltas) == 1:  # every command and most orders
         ((pk, delta),) = deltas.items()
+        sql, params = _QUOTA_ONE, [delta, pk]
+    else:
+        table, pk_column = f'"{StockLocation._meta.db_table}"', f'"{StockLocation._meta.pk.column}"'
+        pairs = sorted(deltas.items())
+        ids = ", ".join(["%s"] * len(pairs))
+        sql = (f'UPDATE {table} SET "quota" = "quota" + CASE {pk_column} '
+               f'{" ".join(["WHEN %s THEN %s"] * len(pairs))} ELSE 0 END '
+               f"WHERE {pk_column} IN (SELECT {pk_column} FROM {table} WHERE {pk_column} IN ({ids}) "
+               f"ORDER BY {pk_column} FOR UPDATE)")
+        params = [value for pair in pairs for value in pair] + [pk for pk, _ in pairs]
+    if not statement_join(sql, params):
         with connection.cursor() as cursor:
-            cursor.execute(_QUOTA_ONE, [delta, pk])
-        return
-    # An UPDATE locks rows in the order it finds them: lock them in pk order first.
-    lock_many(StockLocation.objects.filter(pk__in=deltas).only("pk"))
-    StockLocation.objects.filter(pk__in=deltas).update(quota=F("quota") + Case(
-        *(When(pk=pk, then=Value(delta)) for pk, delta in sorted(deltas.items())),
-        output_field=IntegerField()))
+            cursor.execute(sql, params)
 
 
 def stock_lock_skus(*, skus: set[str]) -> list[Stock]:

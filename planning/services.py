@@ -309,7 +309,7 @@ def order_intake(*, fields: dict, items: Sequence[IntakeItem]) -> tuple[Order, b
 def order_intake_written(*, fields: dict, items: Sequence[IntakeItem]) -> Intake:
     """``order_intake``, also returning the rows it wrote (the response is built from them)."""
     try:
-        with transaction.atomic(durable=True), quota_batch(), outbox_batch():
+        with transaction.atomic(durable=True), outbox_batch(), quota_batch():
             # A number seen before fails here, first: the unique constraint decides.
             if plain_sql():  # the order and its items in one statement
                 order = Order(**fields)

@@ -42,13 +42,14 @@ def outbox_batch():
         return
     with config_scope():
         _state.events, _state.deferred, _state.deferring, _state.rows = [], [], False, []
+        _state.statements = []
         try:
             yield
-            events, rows = _state.events + _state.deferred, _state.rows
-            _state.events = None
-            _write(events, rows)
+            events, rows, statements = _state.events + _state.deferred, _state.rows, _state.statements
+            _state.events = _state.statements = None
+            _write(events, rows, statements)
         finally:
-            _state.events = _state.deferred = _state.rows = None
+            _state.events = _state.deferred = _state.rows = _state.statements = None
             _state.deferring = False
 
 
@@ -61,6 +62,19 @@ def row_add(row) -> None:
         row.save(force_insert=True)
     else:
         rows.append(row)
+
+
+def statement_join(sql: str, params: list) -> bool:
+    """Run a data-modifying statement (an UPDATE without RETURNING) as part of the batch's own
+    statement, at the batch's end: one round trip fewer. True when it will be; False outside a
+    batch or on a database other than PostgreSQL — the caller then runs it itself. It runs after
+    everything else the transaction did (e.g. the quota of a command's location, whose row lock is
+    then held for the shortest time) and its order among the batch's inserts is unspecified."""
+    statements = getattr(_state, "statements", None)
+    if statements is None or connection.vendor != "postgresql":
+        return False
+    statements.append((sql, list(params)))
+    return True
 
 
 @contextmanager
@@ -97,15 +111,19 @@ def event_add(event_type: str, payload: Payload) -> None:
         events.append(event)
 
 
-def _write(events: list[tuple[str, dict, tuple[int, ...]]], rows: list | None = None) -> None:
-    rows = rows or []
+def _write(events: list[tuple[str, dict, tuple[int, ...]]], rows: list | None = None,
+           statements: list[tuple[str, list]] | None = None) -> None:
+    rows, statements = rows or [], statements or []
     if not events and not rows:
+        for sql, params in statements:  # nothing to insert: the joined statements alone
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
         return
     task = None
     if connection.vendor == "postgresql":
         # The worker's task row joins the statement too (database task backend; else None).
         task = _task_row() if events else None
-        _insert_postgresql([*rows, task] if task is not None else rows, events)
+        _insert_postgresql([*rows, task] if task is not None else rows, events, statements)
     else:
         for model in dict.fromkeys(type(row) for row in rows):
             model.objects.bulk_create([row for row in rows if type(row) is model])
@@ -120,17 +138,19 @@ def _write(events: list[tuple[str, dict, tuple[int, ...]]], rows: list | None = 
         wake_worker()
 
 
-def _insert_postgresql(rows: list, events: list[tuple[str, dict, tuple[int, ...]]]) -> None:
+def _insert_postgresql(rows: list, events: list[tuple[str, dict, tuple[int, ...]]],
+                       statements: list[tuple[str, list]]) -> None:
     """The batch's rows, events and deliveries in one statement, each delivery finding its event
-    by the event's uuid. Each table's rows are one JSON parameter that ``jsonb_populate_recordset``
-    turns into rows of the table's type: a short statement with a few parameters whatever the
-    rows, so psycopg keeps it parsed and PostgreSQL prepared (a VALUES list of ~100 parameters was
-    parsed again on every command). The JSON is built from plain values (events and deliveries
+    by the event's uuid, with the statements joined to it (``statement_join``) as CTEs. Each
+    table's rows are one JSON parameter that ``jsonb_populate_recordset`` turns into rows of the
+    table's type: a short statement with a few parameters whatever the rows, so psycopg keeps it
+    parsed and PostgreSQL prepared (a VALUES list of ~100 parameters was parsed again on every
+    command). The JSON is built from plain values (events and deliveries
     never become model instances; a row's columns are read as ``_Columns`` says) and encoded by
     orjson."""
     quote = connection.ops.quote_name
     inserts: list[str] = []   # plain INSERTs, run as CTEs of the last one
-    params: list = []
+    params: list = []         # the inserts' parameters, in their order
     now = timezone.now()  # the rows' auto_now(_add) dates: one moment for the whole batch
 
     def insert(columns: _Columns, values: list[dict], returning: str = "") -> None:
@@ -163,9 +183,13 @@ def _insert_postgresql(rows: list, events: list[tuple[str, dict, tuple[int, ...]
                 f"CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, j.doc) AS d "
                 f"JOIN c{len(inserts) - 1} AS event ON event.uuid = j.doc ->> 'event_uuid'")
         params.append(_dumps(deliveries))
-    ctes = ", ".join(f"c{n} AS ({sql})" for n, sql in enumerate(inserts))
+    ctes = [f"c{n} AS ({sql})" for n, sql in enumerate(inserts)]
+    ctes += [f"s{n} AS ({sql})" for n, (sql, _) in enumerate(statements)]
+    joined = [value for _, values in statements for value in values]
+    # the parameters in the text's order: the inserts' CTEs, the joined statements, the last insert
+    params = params[:len(inserts)] + joined + params[len(inserts):]
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {ctes} {last}" if inserts else last, params)
+        cursor.execute(f"WITH {', '.join(ctes)} {last}" if ctes else last, params)
 
 
 # Fields whose Python value is already what its column takes as JSON (the exact types: a subclass

@@ -276,11 +276,12 @@ def test_command_endpoint_query_count_does_not_grow_with_items(api, seeded, djan
 # Pinned: token+user+profile, savepoint, package lock (with the configuration's version), package
 # read with its relations (order locked, shipment, the order's other packages' statuses), items
 # with their reservations, stock moved + reservations deleted, shipment, the package's row + its
-# items' statuses + the order's status, log row, quota, savepoint release: 11 on PostgreSQL.
+# items' statuses + the order's status, log row with the quota (one statement), savepoint release:
+# 10 on PostgreSQL.
 # SQLite writes reservations delete, package row and order status as statements of their own (+3).
 # No subscription wants the events: none is built or written (tests/packages/test_query_counts.py
 # pins pack and ship with subscriptions).
-PACK_QUERIES = 11 if connection.vendor == "postgresql" else 14
+PACK_QUERIES = 10 if connection.vendor == "postgresql" else 14
 
 
 def test_user_without_change_permission_cannot_run_commands(seeded):

@@ -152,7 +152,8 @@ def test_a_command_whose_connection_dies_mid_transaction_answers_503_and_its_ret
                            [package.stock_location_id])
             with ThreadPoolExecutor(max_workers=1) as pool:
                 pending = pool.submit(post_pack, server, token, package, pack, "pack-1")
-                waiting = blocked_on_location(killer)  # the command wrote everything but the quota
+                # the command waits in its last statement (the outbox's, with the quota joined)
+                waiting = blocked_on_location(killer)
                 killed = terminate_app_backends(killer, waiting_only=True)
                 holder.rollback()
                 failed = pending.result(timeout=WAIT)
@@ -163,7 +164,9 @@ def test_a_command_whose_connection_dies_mid_transaction_answers_503_and_its_ret
     finally:
         server.stop()
 
-    assert waiting is not None and waiting.startswith('UPDATE "locations_stocklocation"'), waiting
+    # waiting for the location's row: the outbox's statement, the last, which carries the quota
+    assert waiting is not None and waiting.startswith(
+        'WITH c0 AS (INSERT INTO "commands_statetransitionlog"'), waiting
     assert killed == [waiting]
     assert (failed.status_code, failed.headers["retry-after"], failed.json()) == (503, "1", {
         "error": {"detail": "The database is unavailable; retry the request.", "error_code": "oms_000_2"},

@@ -21,10 +21,11 @@ POSTGRESQL = connection.vendor == "postgresql"
 # locked, location, shipment, the order's other packages' statuses), items with their
 # reservations, stock moved (locked in pk order by the same statement) and reservations deleted,
 # shipment insert, the package's row + its items' statuses (returning the items for the payload)
-# + the order's status, the log row + events + deliveries + the worker's task, quota, COMMIT: 11.
+# + the order's status, the log row + events + deliveries + the worker's task + the location's
+# quota, COMMIT: 10.
 # SQLite cannot modify rows in a WITH clause: reservations delete, order status, package row,
 # events, deliveries and the task are separate statements there (+6).
-PACK_QUERIES = 11 if POSTGRESQL else 17
+PACK_QUERIES = 10 if POSTGRESQL else 17
 # token+user+profile, BEGIN, package lock, package read, shipment update, the package's row + its
 # items + its order, log row + events + deliveries + task, COMMIT: 8 (SQLite +5).
 SHIP_QUERIES = 8 if POSTGRESQL else 13

@@ -113,8 +113,8 @@ def test_events_already_inserted_are_rolled_back_when_the_transaction_fails(seed
     write = webhooks.outbox._write
     written = []
 
-    def write_then_fail(events, rows=None):
-        write(events, rows)
+    def write_then_fail(events, rows=None, statements=None):
+        write(events, rows, statements)
         written.append(WebhookEvent.objects.count() - before["events"])
         raise RuntimeError("crash after the outbox insert")
 
