@@ -90,7 +90,8 @@ class Transition(TimeStampedModel):
 class StateTransitionLog(models.Model):
     """Append-only audit row: one per state change, written in the command's transaction."""
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    # Its index is the (content_type, object_id) one below.
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, db_index=False)
     object_id = models.PositiveBigIntegerField()
     old_state = models.ForeignKey(State, on_delete=models.PROTECT, related_name="+", null=True)
     new_state = models.ForeignKey(State, on_delete=models.PROTECT, related_name="+", null=True)

@@ -38,13 +38,18 @@ class WebhookSubscription(TimeStampedModel):
 class WebhookEvent(models.Model):
     """The outbox: written in the transaction of the change that caused it."""
 
-    uuid = models.CharField(max_length=32, unique=True, default=hex_uuid, editable=False)
-    event_type = models.CharField(max_length=128, db_index=True)
+    uuid = models.CharField(max_length=32, default=hex_uuid, editable=False)
+    event_type = models.CharField(max_length=128)
     payload = models.JSONField()
     created_date = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["id"]
+        # Written by every command (webhooks.outbox): no index but those its readers use. Declared
+        # here rather than with unique=/db_index= on the fields, which on PostgreSQL also add a
+        # varchar_pattern_ops copy for LIKE queries nobody makes.
+        constraints = [models.UniqueConstraint(fields=["uuid"], name="webhookevent_unique_uuid")]
+        indexes = [models.Index(fields=["event_type"], name="webhookevent_event_type")]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.uuid}"
@@ -64,11 +69,13 @@ class WebhookDelivery(TimeStampedModel):
     so receivers can drop duplicates (delivery is at least once)."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    # Both foreign keys are the first column of an index below (their own index would be a copy).
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries",
+                              db_index=False)
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE,
-                                     related_name="deliveries")
+                                     related_name="deliveries", db_index=False)
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices,
-                              default=DeliveryStatus.PENDING, db_index=True)
+                              default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -80,7 +87,8 @@ class WebhookDelivery(TimeStampedModel):
         verbose_name_plural = "webhook deliveries"
         constraints = [models.UniqueConstraint(fields=["event", "subscription"],
                                                name="delivery_unique_event_subscription")]
-        indexes = [models.Index(fields=["subscription", "status", "id"])]
+        indexes = [models.Index(fields=["subscription", "status", "id"]),
+                   models.Index(fields=["status"], name="webhookdelivery_status")]
 
     def __str__(self) -> str:
         return f"{self.event.event_type} → {self.subscription_id} ({self.status})"
