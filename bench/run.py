@@ -328,7 +328,36 @@ def load_data(args, phases: list[str]) -> BenchData:
                                    select_by_quota=True, sort_keys=["priority", "stock"])
         rule.stock_locations.set(sites)
         data.intake_location_ids = [s.pk for s in sites]
+    if args.subscriptions == "all":
+        load_outbox_history()
     return data
+
+
+OUTBOX_HISTORY = 20_000  # delivered events (with their deliveries) already in the outbox
+
+
+def load_outbox_history() -> None:
+    """A running OMS's outbox holds the events it delivered (the worker keeps them): without
+    them the planner, told by the ANALYZE after loading that the outbox is empty, plans the
+    deliveries' foreign-key checks (one per delivery, in every command) as scans of the whole
+    event table, which the run itself then grows — costs production does not have (autovacuum
+    analyses the table as it grows; it is off on this project's machines)."""
+    from django.db import connection
+
+    from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+
+    subscription = WebhookSubscription.objects.order_by("id").values_list("id", flat=True).first()
+    events, deliveries = WebhookEvent._meta.db_table, WebhookDelivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {events} (uuid, event_type, payload, created_date) "
+            f"SELECT md5('bench-history-' || n), 'package.status.shipped', jsonb_build_object('id', n), "
+            f"now() - interval '1 day' FROM generate_series(1, %s) AS n", [OUTBOX_HISTORY])
+        cursor.execute(
+            f"INSERT INTO {deliveries} (created_date, modified_date, uuid, status, attempts, last_error, "
+            f"delivered_at, event_id, subscription_id) SELECT e.created_date, e.created_date, "
+            f"gen_random_uuid(), 'delivered', 1, '', e.created_date, e.id, %s FROM {events} e",
+            [subscription])
 
 
 # -- in-process: queries per command and a profile --------------------------------------------------
