@@ -207,6 +207,8 @@ class BenchData:
     user_id: int
     sets: dict[str, list[int]] = field(default_factory=dict)      # phase -> package ids
     spare_waiting: list[int] = field(default_factory=list)
+    warm_pack: list[int] = field(default_factory=list)   # warm-up packs and ships, per server
+    warm_ship: list[int] = field(default_factory=list)
     intake_skus: list[str] = field(default_factory=list)
     intake_location_ids: list[int] = field(default_factory=list)
 
@@ -299,6 +301,8 @@ def load_data(args, phases: list[str]) -> BenchData:
         data.sets[name] = load_set(name, locations, status, per_phase)
         log(f"  loaded {per_phase} packages for {name} in {time.perf_counter() - started:.1f}s")
     data.spare_waiting = load_set("spare", demo, 100, profile_n)
+    data.warm_pack = load_set("warm-pack", demo, 100, WARM_UP_COMMANDS * len(args.sizes))
+    data.warm_ship = load_set("warm-ship", demo, 500, WARM_UP_COMMANDS * len(args.sizes))
 
     with transaction.atomic():
         rows = {(s.stock_location_id, s.sku): s for s in Stock.objects.filter(
@@ -679,12 +683,35 @@ def wait_until_idle(database: str, timeout: float = 120.0) -> None:
             time.sleep(0.2)
 
 
-def warm_up(server: Server, data: BenchData, connections: int) -> None:
-    """GETs of package details on every connection, so every worker and thread has loaded its code
-    and opened its database connection before anything is measured."""
-    pk = data.spare_waiting[0]
-    subprocess.run(["wrk", "-t1", f"-c{connections}", "-d3s", "-H", f"Authorization: Token {data.token}",
+WARM_UP_COMMANDS = 400  # packages packed, and shipped, while warming up each server
+
+
+def warm_up(server: Server, data: BenchData, args, index: int) -> None:
+    """Before anything is measured, every worker has served each kind of request: GETs of a
+    package's detail (code loaded, database connection open), then packs, ships and orders for a
+    few seconds on packages and order numbers of their own, outside the measured sets — so that
+    no phase pays for a worker's first commands (queries compiled once per process, statements
+    prepared after their second run on a connection, per-process caches filled)."""
+    pk, connections = data.spare_waiting[0], args.connections
+    auth = ["-H", f"Authorization: Token {data.token}"]
+    subprocess.run(["wrk", "-t1", f"-c{connections}", "-d3s", *auth,
                     f"{server.url}/api/v1/oms/packages/{pk}/"], check=True, capture_output=True)
+    runs = []
+    for ids, slug in ((data.warm_pack, PACK_SLUG), (data.warm_ship, SHIP_SLUG)):
+        share = ids[index * WARM_UP_COMMANDS:(index + 1) * WARM_UP_COMMANDS]
+        ids_file = Path(tempfile.mkstemp(prefix="oms-bench-warm-")[1])
+        ids_file.write_text("\n".join(map(str, share)) + "\n")
+        runs.append((["command", data.token, str(ids_file), slug, "1"], ids_file))
+    sku_file = Path(tempfile.mkstemp(prefix="oms-bench-warm-skus-")[1])
+    sku_file.write_text("\n".join(data.intake_skus) + "\n")
+    runs.append((["intake", data.token, str(sku_file), INTAKE_CHANNEL, "1",
+                  f"BENCH-{secrets.token_hex(3)}-warm"], sku_file))
+    for script_args, path in runs:
+        subprocess.run(["wrk", "-t1", f"-c{connections}", "-d2s", "--timeout", "30s", "-s",
+                        str(BENCH_DIR / "load.lua"), server.url, "--", *script_args],
+                       check=True, capture_output=True)
+        wait_until_idle(args.database)
+        path.unlink()
 
 
 # -- checks -----------------------------------------------------------------------------------------
@@ -928,7 +955,7 @@ def main(argv=None) -> int:
             described.append(server.described)
             server_log = server.log_path
             log(f"server up: {server.described}, pid {server.pid}, workers {server.workers()}")
-            warm_up(server, data, args.connections)
+            warm_up(server, data, args, index)
             results += run_phases(args, server, data, phases, index, label, problems)
         finally:
             server.stop()
