@@ -90,10 +90,10 @@ def _quota_write(deltas: dict[int, int]) -> None:
         table, pk_column = f'"{StockLocation._meta.db_table}"', f'"{StockLocation._meta.pk.column}"'
         pairs = sorted(deltas.items())
         ids = ", ".join(["%s"] * len(pairs))
+        lock = f" ORDER BY {pk_column} FOR UPDATE" if connection.features.has_select_for_update else ""
         sql = (f'UPDATE {table} SET "quota" = "quota" + CASE {pk_column} '
                f'{" ".join(["WHEN %s THEN %s"] * len(pairs))} ELSE 0 END '
-               f"WHERE {pk_column} IN (SELECT {pk_column} FROM {table} WHERE {pk_column} IN ({ids}) "
-               f"ORDER BY {pk_column} FOR UPDATE)")
+               f"WHERE {pk_column} IN (SELECT {pk_column} FROM {table} WHERE {pk_column} IN ({ids}){lock})")
         params = [value for pair in pairs for value in pair] + [pk for pk, _ in pairs]
     if not statement_join(sql, params):
         with connection.cursor() as cursor:
@@ -115,19 +115,25 @@ def reservations_release(*, reservations: Iterable[Reservation]) -> None:
     _apply_to_stocks(reservations, consume=False)
 
 
-def reservations_consume(*, reservations: Iterable[Reservation]) -> None:
-    """Packing: the reserved units leave the shelf (``quantity -= n``, ``reserved -= n``)."""
+def reservations_consume(*, reservations: Iterable[Reservation],
+                         also: tuple[str, list] | None = None) -> tuple | None:
+    """Packing: the reserved units leave the shelf (``quantity -= n``, ``reserved -= n``).
+    On PostgreSQL, ``also`` — an ``INSERT … RETURNING`` (``oms.db.insert_statement``) — runs in
+    the same statement, whose row is returned; the caller runs it itself when there is nothing
+    to consume (None is returned)."""
     reservations = list(reservations)
     if not reservations:
-        return
-    _apply_to_stocks(reservations, consume=True)
+        return None
+    return _apply_to_stocks(reservations, consume=True, also=also)
 
 
-def _apply_to_stocks(reservations: list[Reservation], *, consume: bool) -> None:
+def _apply_to_stocks(reservations: list[Reservation], *, consume: bool,
+                     also: tuple[str, list] | None = None) -> tuple | None:
     """Move the stock counters and delete the reservations. The stock rows are locked in pk order
     by the UPDATE's subquery, then moved relative to their current values (never from values
-    read earlier); on PostgreSQL the reservations are deleted by the same statement. Plain SQL:
-    Django's Case/When building for this UPDATE cost more Python than the rest of a pack."""
+    read earlier); on PostgreSQL the reservations are deleted by the same statement, and ``also``
+    (an ``INSERT … RETURNING``, PostgreSQL only) too: its row is returned. Plain SQL: Django's
+    Case/When building for this UPDATE cost more Python than the rest of a pack."""
     totals: dict[tuple[int, str], int] = defaultdict(int)
     for r in reservations:
         totals[(r.stock_location_id, r.sku)] += r.quantity
@@ -148,11 +154,20 @@ def _apply_to_stocks(reservations: list[Reservation], *, consume: bool) -> None:
     if connection.vendor == "postgresql":
         delete = (f"DELETE FROM {connection.ops.quote_name(Reservation._meta.db_table)} "
                   f"WHERE id IN ({', '.join(['%s'] * len(ids))})")
-        sql, params = f"WITH deleted AS ({delete}) {sql}", [*ids, *params]
+        if also is not None:
+            also_sql, also_params = also
+            sql = f"WITH deleted AS ({delete}), moved AS ({sql}), also AS ({also_sql}) SELECT * FROM also"
+            params = [*ids, *params, *also_params]
+        else:
+            sql, params = f"WITH deleted AS ({delete}) {sql}", [*ids, *params]
+    elif also is not None:
+        raise ValueError("a statement joined to the stock move needs PostgreSQL")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        row = cursor.fetchone() if also is not None else None
     if connection.vendor != "postgresql":
         Reservation.objects.filter(pk__in=ids).delete()
+    return row
 
 
 def stock_take_free(*, location_id: int, quantities: dict[str, int]) -> None:
