@@ -120,12 +120,24 @@ def insert_one(obj: models.Model) -> None:
     """INSERT a new object as ``obj.save(force_insert=True)`` would, with the statement built once
     per process (the ORM compiles it on every save). Models with save signals, and databases other
     than PostgreSQL, go through ``save()``."""
+    statement = insert_statement(obj)
+    if statement is None:
+        obj.save(force_insert=True)
+        return
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(*statement)
+        insert_done(obj, cursor.fetchone()[0])
+
+
+def insert_statement(obj: models.Model) -> tuple[str, list] | None:
+    """``insert_one``'s statement for ``obj`` (``INSERT … RETURNING`` the primary key), to run
+    as part of another statement; ``insert_done`` then records the new key. None where
+    ``insert_one`` would save through the ORM (signals, databases other than PostgreSQL)."""
     model = type(obj)
     connection = connections[DEFAULT_DB_ALIAS]
     if (connection.vendor != "postgresql" or signals.pre_save.has_listeners(model)
             or signals.post_save.has_listeners(model)):
-        obj.save(force_insert=True)
-        return
+        return None
     entry = _inserts.get(model)
     if entry is None:
         quote = connection.ops.quote_name
@@ -134,10 +146,12 @@ def insert_one(obj: models.Model) -> None:
             f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
             f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(model._meta.pk.column)}", fields)
     sql, fields = entry
-    params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        obj.pk = cursor.fetchone()[0]
+    return sql, [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+
+
+def insert_done(obj: models.Model, pk) -> None:
+    """``obj`` was inserted with primary key ``pk``: it is now a saved object."""
+    obj.pk = pk
     obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
 
 

@@ -23,7 +23,7 @@ from locations.services import (
     reservations_release,
     stock_take_free,
 )
-from oms.db import insert_one, lock_many, objects_from_cursor
+from oms.db import insert_done, insert_one, insert_statement, lock_many, objects_from_cursor
 from orders.enums import OrderStatus
 from orders.models import Order, OrderItem
 from packages import events
@@ -342,14 +342,20 @@ def package_pack(*, package: Package, with_shipment: bool = True,
         for item in unreserved:  # two lines of one SKU need both lines' units
             needed[item.sku] += item.quantity
         stock_take_free(location_id=package.stock_location_id, quantities=dict(needed))
-    reservations_consume(reservations=reservations)
-    if with_shipment:
-        shipment = Shipment(
-            package=package, status=ShipmentStatus.CREATED,
-            cargo_company_id=package.order.cargo_company_id
-            or package.stock_location.default_cargo_company_id,
-            tracking_number=tracking_number or "", has_shipping_document=has_shipping_document)
-        insert_one(shipment)
+    shipment = Shipment(
+        package=package, status=ShipmentStatus.CREATED,
+        cargo_company_id=package.order.cargo_company_id
+        or package.stock_location.default_cargo_company_id,
+        tracking_number=tracking_number or "", has_shipping_document=has_shipping_document,
+    ) if with_shipment else None
+    # On PostgreSQL the shipment's insert runs in the stock move's statement (one round trip).
+    joined = insert_statement(shipment) if shipment is not None and reservations else None
+    row = reservations_consume(reservations=reservations, also=joined)
+    if shipment is not None:
+        if joined is not None:
+            insert_done(shipment, row[0])
+        else:
+            insert_one(shipment)
         _shipment_known(package, shipment)
         events.shipment_event("shipment.created", shipment)
         events.shipment_tracking_set(shipment)

@@ -19,13 +19,13 @@ SHIP = "package__ship_the_package__packed__shipped"
 POSTGRESQL = connection.vendor == "postgresql"
 # token+user+profile, BEGIN, package lock (+ the configuration's version), package read (order
 # locked, location, shipment, the order's other packages' statuses), items with their
-# reservations, stock moved (locked in pk order by the same statement) and reservations deleted,
-# shipment insert, the package's row + its items' statuses (returning the items for the payload)
-# + the order's status, the log row + events + deliveries + the worker's task + the location's
-# quota, COMMIT: 10.
-# SQLite cannot modify rows in a WITH clause: reservations delete, order status, package row,
-# events, deliveries and the task are separate statements there (+6).
-PACK_QUERIES = 10 if POSTGRESQL else 17
+# reservations, stock moved (locked in pk order by the same statement) with the reservations
+# deleted and the shipment inserted, the package's row + its items' statuses (returning the items
+# for the payload) + the order's status, the log row + events + deliveries + the worker's task +
+# the location's quota, COMMIT: 9.
+# SQLite cannot modify rows in a WITH clause: reservations delete, shipment insert, order status,
+# package row, events, deliveries and the task are separate statements there (+8).
+PACK_QUERIES = 9 if POSTGRESQL else 17
 # token+user+profile, BEGIN, package lock, package read, shipment update, the package's row + its
 # items + its order, log row + events + deliveries + task, COMMIT: 8 (SQLite +5).
 SHIP_QUERIES = 8 if POSTGRESQL else 13
