@@ -145,9 +145,8 @@ def _insert_postgresql(rows: list, events: list[tuple[str, dict, tuple[int, ...]
     table's rows are one JSON parameter that ``jsonb_populate_recordset`` turns into rows of the
     table's type: a short statement with a few parameters whatever the rows, so psycopg keeps it
     parsed and PostgreSQL prepared (a VALUES list of ~100 parameters was parsed again on every
-    command). The JSON is built from plain values (events and deliveries
-    never become model instances; a row's columns are read as ``_Columns`` says) and encoded by
-    orjson."""
+    command). The JSON is built from plain values (events and deliveries never become model
+    instances; a row's columns are read as ``_Columns`` says) and encoded by orjson."""
     quote = connection.ops.quote_name
     inserts: list[str] = []   # plain INSERTs, run as CTEs of the last one
     params: list = []         # the inserts' parameters, in their order
