@@ -33,7 +33,7 @@ from commands.errors import (
 )
 from commands.models import IdempotencyRecord, State, StateTransitionLog, Transition
 from commands.registry import CommandContext, CommandResult, CommandType, registry
-from oms.db import PK_SENTINEL, fetch_one, lock_one, lock_query
+from oms.db import PK_SENTINEL, fetch_one
 from oms.errors import DomainError
 from oms.metrics import command_traced, observed_command
 from webhooks.outbox import outbox_batch, outbox_deferred, row_add
@@ -139,18 +139,21 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
     model = otype.model
     # Every caller (API, admin, jobs) is narrowed here too: a store user's other stores are 404.
     base = scope_queryset(queryset if queryset is not None else model._default_manager.all(), actor)
-    # Lock the bare row, then read it with its relations: a join taken under the lock could
-    # return related rows as they were before the transaction we waited for committed. The lock
-    # statement also reads the configuration's version (commands.cache).
+    # Lock the row (and ``lock_with``'s, right after it), then read it with its relations in the
+    # next statement: a statement that waited for a lock still reads every row it does not lock
+    # as it was when the statement began, before the transaction it waited for committed (a
+    # sibling package's status, a shipment just created). The next statement begins after the
+    # locks are held and sees all of that. The lock statement also reads the configuration's
+    # version (commands.cache).
     if _unfiltered(base):
         # Every row is in scope (the OMS itself, operators, integrations): both reads' SQL is
         # compiled once per process (oms.db.fetch_one), the same SQL as the querysets below.
         pk = _pk_value(model, object_id)
         if otype.lock_before is not None:
             otype.lock_before(pk)
-        locked = fetch_one(("command-lock", object_type), lambda value: lock_query(
-            model._default_manager.annotate(config_versions=cache.versions_expression()), value),
-            pk, sentinel=PK_SENTINEL)
+        locked = fetch_one(("command-lock", object_type),
+                           lambda value: _lock_query(otype, model._default_manager.all()).filter(pk=value),
+                           pk, sentinel=PK_SENTINEL)
         if locked is None:
             raise ObjectNotFound()
         cache.provide_versions(locked.config_versions)
@@ -163,7 +166,7 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
         try:
             if otype.lock_before is not None:
                 otype.lock_before(object_id)
-            locked = lock_one(base.annotate(config_versions=cache.versions_expression()), object_id)
+            locked = _lock_query(otype, base).get(pk=object_id)
         except (model.DoesNotExist, ValueError, TypeError, OverflowError):
             raise ObjectNotFound() from None
         cache.provide_versions(locked.config_versions)
@@ -216,11 +219,19 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
     return result
 
 
+def _lock_query(otype, base: models.QuerySet) -> models.QuerySet:
+    """The object's ``SELECT ... FOR UPDATE`` with the configuration's version; the rows locked
+    right after it (a package's order, ``ObjectType.lock_with``) are locked by the same statement,
+    in that order."""
+    query = base.annotate(config_versions=cache.versions_expression())
+    if otype.lock_with:
+        query = query.select_related(*otype.lock_with)
+    return query.select_for_update(of=("self", *otype.lock_with))
+
+
 def _read_query(otype, base: models.QuerySet) -> models.QuerySet:
-    """The locked object read with its relations (and the rows locked with it)."""
+    """The locked object read with its relations, after the locks are held (see ``_run``)."""
     read = base.select_related(*otype.lock_related)
-    if otype.lock_with:  # the related rows locked next (a package's order), in the same statement
-        read = read.select_for_update(of=otype.lock_with)
     if otype.read_annotations is not None:
         read = read.annotate(**otype.read_annotations())
     return read

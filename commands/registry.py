@@ -33,9 +33,10 @@ class ObjectType:
     # order); lock_after(obj) those right after it (a package's order).
     lock_before: Callable[[Any], None] | None = None
     lock_after: Callable[[Any], None] | None = None
-    # Related rows locked by the statement that reads the locked object with ``lock_related``
-    # (FOR UPDATE OF them), right after the object itself: a package's order, one statement less
-    # than ``lock_after``. That read also carries ``read_annotations()`` (e.g. sibling statuses).
+    # Related rows locked by the statement that locks the object (FOR UPDATE OF them), right
+    # after it: a package's order, one statement less than ``lock_after``. The next statement
+    # reads the object with ``lock_related`` and ``read_annotations()`` (e.g. the statuses of the
+    # order's other packages), once every lock is held.
     lock_with: tuple[str, ...] = ()
     read_annotations: Callable[[], dict] | None = None
     # after_move also saves the moved object: it is given the fields to save (``save_fields=``)

@@ -110,3 +110,77 @@ def test_concurrent_retries_with_one_idempotency_key_run_the_command_once(seeded
     assert all(r[1] == results[0][1] for r in results)
     assert sorted(r[2] or "" for r in results) == [""] + ["true"] * 7
     assert StateTransitionLog.objects.filter(object_id=package.pk).count() == 1
+
+
+def _backend_waiting_on_a_lock(pids: set[int]) -> bool:
+    from django.db import connections
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) "
+                       "AND wait_event_type = 'Lock'", [list(pids)])
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.parametrize("scoped", [False, True], ids=["every-row", "scoped-queryset"])
+def test_two_packages_of_one_order_shipped_at_once_derive_the_order_from_both(
+        seeded, staff_user, monkeypatch, scoped):
+    """The second command waits on the order row the first holds; once the first commits, the
+    second must derive the order's status from the first's *new* status, not from what it read
+    before waiting: both shipped, the order is shipped. Both of the dispatcher's ways to lock
+    (every row in scope, compiled once; a narrowed queryset, as for a store user)."""
+    import threading
+    import time
+
+    from django.db import connection as thread_connection
+
+    from commands.dispatcher import command_run
+    from orders.enums import OrderStatus
+    from packages import handlers
+
+    order = OrderFactory()
+    first = make_package(order=order, skus={"A": 1}, status=500)
+    second = make_package(order=order, skus={"B": 1}, status=500)
+    ship = seeded.transition("SHIP_THE_PACKAGE", 500, 550)
+    holding, go, pids = threading.Event(), threading.Event(), set()
+    real_ship = handlers.package_ship
+
+    def ship_and_hold(*, package, **kwargs):
+        shipment = real_ship(package=package, **kwargs)
+        if package.pk == first.pk:  # the first command holds its package and the order
+            holding.set()
+            assert go.wait(30)
+        return shipment
+    monkeypatch.setattr(handlers, "package_ship", ship_and_hold)
+
+    def run(package):
+        def call():
+            with thread_connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pids.add(cursor.fetchone()[0])
+            try:
+                queryset = Package.objects.filter(order=order) if scoped else None
+                outcome = command_run(object_type="package", object_id=package.pk,
+                                      transition_id=ship.pk, actor=staff_user, queryset=queryset)
+            finally:
+                thread_connection.close()
+            return outcome.result.status_code
+        return call
+
+    def second_call():
+        assert holding.wait(30)
+        result = []
+        thread = threading.Thread(target=lambda: result.append(run(second)()))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not _backend_waiting_on_a_lock(pids) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        waited = _backend_waiting_on_a_lock(pids)
+        go.set()
+        thread.join(30)
+        return (result[0] if result else None), waited
+
+    results = run_in_threads([run(first), second_call])
+
+    assert results == [200, (200, True)], results  # the second did wait on the first's lock
+    assert list(Package.objects.filter(order=order).values_list("status", flat=True)) == [550, 550]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SHIPPED
