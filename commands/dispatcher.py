@@ -159,9 +159,10 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
         cache.provide_versions(locked.config_versions)
         if otype.lock_after is not None:
             otype.lock_after(locked)
-        obj = fetch_one(("command-read", object_type),
-                        lambda value: _read_query(otype, model._default_manager.all()).filter(pk=value),
-                        pk, sentinel=PK_SENTINEL)
+        transition, command_type = _resolve_command(otype, object_type, transition_id, slug)
+        reads = command_type.reads  # one compiled read per set of related rows a command uses
+        obj = fetch_one(("command-read", object_type, reads), lambda value: _read_query(
+            otype, model._default_manager.all(), reads).filter(pk=value), pk, sentinel=PK_SENTINEL)
     else:
         try:
             if otype.lock_before is not None:
@@ -172,10 +173,9 @@ def _run(*, object_type, object_id, transition_id, slug, input_parameters, actor
         cache.provide_versions(locked.config_versions)
         if otype.lock_after is not None:
             otype.lock_after(locked)
-        obj = _read_query(otype, base).get(pk=locked.pk)
+        transition, command_type = _resolve_command(otype, object_type, transition_id, slug)
+        obj = _read_query(otype, base, command_type.reads).get(pk=locked.pk)
 
-    transition = _resolve(otype.enum_class, object_type, transition_id, slug)
-    command_type = registry.get(transition.command)
     command_traced(obj, transition)  # names them on the command's log line (oms.metrics)
     if channel is not None and channel not in (transition.ui_visibility or []):
         raise CommandNotVisible()
@@ -229,12 +229,19 @@ def _lock_query(otype, base: models.QuerySet) -> models.QuerySet:
     return query.select_for_update(of=("self", *otype.lock_with))
 
 
-def _read_query(otype, base: models.QuerySet) -> models.QuerySet:
-    """The locked object read with its relations, after the locks are held (see ``_run``)."""
+def _read_query(otype, base: models.QuerySet, reads: tuple[str, ...]) -> models.QuerySet:
+    """The locked object read with its relations and what the command ``reads``, after the locks
+    are held (see ``_run``)."""
     read = base.select_related(*otype.lock_related)
     if otype.read_annotations is not None:
-        read = read.annotate(**otype.read_annotations())
+        read = read.annotate(**otype.read_annotations(reads))
     return read
+
+
+def _resolve_command(otype, object_type: str, transition_id, slug) -> tuple[Transition, CommandType]:
+    """The transition (``_resolve``) and its command type, which ``_resolve`` found registered."""
+    transition = _resolve(otype.enum_class, object_type, transition_id, slug)
+    return transition, registry.get(transition.command)
 
 
 def _unfiltered(queryset: models.QuerySet) -> bool:

@@ -35,10 +35,10 @@ class ObjectType:
     lock_after: Callable[[Any], None] | None = None
     # Related rows locked by the statement that locks the object (FOR UPDATE OF them), right
     # after it: a package's order, one statement less than ``lock_after``. The next statement
-    # reads the object with ``lock_related`` and ``read_annotations()`` (e.g. the statuses of the
-    # order's other packages), once every lock is held.
+    # reads the object with ``lock_related`` and ``read_annotations(reads)`` (e.g. the statuses
+    # of the order's other packages; what the command type ``reads``), once every lock is held.
     lock_with: tuple[str, ...] = ()
-    read_annotations: Callable[[], dict] | None = None
+    read_annotations: Callable[[tuple[str, ...]], dict] | None = None
     # after_move also saves the moved object: it is given the fields to save (``save_fields=``)
     # so that the object's row and what follows its move can be written in one statement.
     saves_after_move: bool = False
@@ -95,6 +95,9 @@ class CommandType:
     restores_state: bool = False
     # (obj, validated input) -> stock locations the caller must hold; None: the object type's.
     acting_locations: Callable[[Any, dict], list[int]] | None = None
+    # What the handler uses of the object's related rows, brought by the dispatcher's read of the
+    # locked object (``ObjectType.read_annotations``), e.g. a package's "items", "reservations".
+    reads: tuple[str, ...] = ()
     _pairs: frozenset | None = field(default=None, repr=False)
 
     def locations_needed(self, obj: Any, data: dict) -> list[int]:
@@ -185,13 +188,15 @@ registry = Registry()
 
 def command_type(code: str, *, object_type: str, fsm_method: str, input_serializer: type | None = None,
                  restores_state: bool = False,
-                 acting_locations: Callable[[Any, dict], list[int]] | None = None) -> Callable:
+                 acting_locations: Callable[[Any, dict], list[int]] | None = None,
+                 reads: tuple[str, ...] = ()) -> Callable:
     """Decorator registering a handler function as the behaviour of a command type."""
 
     def decorator(func: Callable[[CommandContext], CommandResult]) -> Callable:
         registry.add(CommandType(code=code, object_type=object_type, fsm_method=fsm_method,
                                  handle=func, input_serializer=input_serializer,
-                                 restores_state=restores_state, acting_locations=acting_locations))
+                                 restores_state=restores_state, acting_locations=acting_locations,
+                                 reads=tuple(reads)))
         return func
 
     return decorator

@@ -149,6 +149,23 @@ def insert_statement(obj: models.Model) -> tuple[str, list] | None:
     return sql, [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
 
 
+def update_statement(obj: models.Model, fields: list[str]) -> tuple[str, list] | None:
+    """The ``UPDATE`` that ``obj.save(update_fields=fields)`` runs (its fields' ``pre_save`` applied
+    to ``obj``: an ``auto_now`` date is set), to run as part of another statement. None where
+    ``save`` must run it (signals, databases other than PostgreSQL)."""
+    model = type(obj)
+    connection = connections[DEFAULT_DB_ALIAS]
+    if (connection.vendor != "postgresql" or signals.pre_save.has_listeners(model)
+            or signals.post_save.has_listeners(model)):
+        return None
+    quote = connection.ops.quote_name
+    targets = [model._meta.get_field(name) for name in dict.fromkeys(fields)]
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in targets)
+    params = [f.get_db_prep_save(f.pre_save(obj, add=False), connection) for f in targets]
+    return (f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE {quote(model._meta.pk.column)} = %s",
+            [*params, obj.pk])
+
+
 def insert_done(obj: models.Model, pk) -> None:
     """``obj`` was inserted with primary key ``pk``: it is now a saved object."""
     obj.pk = pk

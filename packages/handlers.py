@@ -19,9 +19,11 @@ from packages.enums import PackageStatus, ShipmentStatus
 from packages.errors import ItemNotInPackage
 from packages.models import Package, PackageItem
 from packages.services import (
-    order_sibling_statuses,
+    items_as_read,
+    items_untouched,
     package_after_move,
     package_pack,
+    package_read_annotations,
     package_release_reservations,
     package_ship,
     shipment_info_update,
@@ -42,7 +44,7 @@ registry.register_object_type(ObjectType(
     name=PACKAGE, model_label="packages.Package", enum_class="PackageStatus",
     status_enum=PackageStatus, after_move=package_after_move,
     lock_related=("order", "stock_location", "shipment"), lock_with=("order",),
-    read_annotations=order_sibling_statuses, saves_after_move=True,
+    read_annotations=package_read_annotations, saves_after_move=True,
     acting_locations=lambda package, data: [package.stock_location_id]))
 
 
@@ -104,7 +106,9 @@ class PackageItemIds(serializers.ListField):
 
 def check_items_belong(package: Package, item_ids: list[int]) -> list[int]:
     wanted = set(item_ids)
-    found = set(PackageItem.objects.filter(package=package, pk__in=wanted).values_list("pk", flat=True))
+    known = items_as_read(package)
+    found = ({item.pk for item in known} & wanted if known is not None else
+             set(PackageItem.objects.filter(package=package, pk__in=wanted).values_list("pk", flat=True)))
     if found != wanted:
         missing = ", ".join(str(i) for i in sorted(wanted - found))
         raise ItemNotInPackage(f"Package item(s) {missing} do not belong to package {package.number}.")
@@ -125,21 +129,22 @@ def pkg_deallocate_reservations(ctx: CommandContext) -> CommandResult:
 
 
 # -- packing -----------------------------------------------------------------------------------------
-@command_type("COMPLETE_PACKAGING", object_type=PACKAGE, fsm_method="pack", input_serializer=NoInput)
+@command_type("COMPLETE_PACKAGING", object_type=PACKAGE, fsm_method="pack", input_serializer=NoInput,
+              reads=("items", "reservations"))
 def complete_packaging(ctx: CommandContext) -> CommandResult:
     package_pack(package=ctx.obj)
     return package_response(ctx.obj)
 
 
 @command_type("COMPLETE_PACKAGING_WITHOUT_SHIPMENT", object_type=PACKAGE,
-              fsm_method="pack_without_shipment", input_serializer=NoInput)
+              fsm_method="pack_without_shipment", input_serializer=NoInput, reads=("items", "reservations"))
 def complete_packaging_without_shipment(ctx: CommandContext) -> CommandResult:
     package_pack(package=ctx.obj, with_shipment=False)
     return package_response(ctx.obj)
 
 
 @command_type("CHANNEL_BASED_COMPLETE_PACKAGING", object_type=PACKAGE, fsm_method="pack_for_channel",
-              input_serializer=NoInput)
+              input_serializer=NoInput, reads=("items", "reservations"))
 def channel_based_complete_packaging(ctx: CommandContext) -> CommandResult:
     # The marketplace ships on its own label: its tracking number, no document from us.
     package_pack(package=ctx.obj, tracking_number=ctx.obj.order.tracking_number,
@@ -152,11 +157,13 @@ class ShipInput(StrictSerializer):
     package_items = PackageItemIds(required=False, allow_empty=True)
 
 
-@command_type("SHIP_THE_PACKAGE", object_type=PACKAGE, fsm_method="ship", input_serializer=ShipInput)
+@command_type("SHIP_THE_PACKAGE", object_type=PACKAGE, fsm_method="ship", input_serializer=ShipInput,
+              reads=("items",))
 def ship_the_package(ctx: CommandContext) -> CommandResult:
     if ctx.data.get("package_items"):
         check_items_belong(ctx.obj, ctx.data["package_items"])
     package_ship(package=ctx.obj)
+    items_untouched(ctx.obj)
     return package_response(ctx.obj)
 
 
@@ -166,10 +173,11 @@ class ShipAdvancedInput(StrictSerializer):
 
 
 @command_type("SHIP_THE_PACKAGE_ADVANCED", object_type=PACKAGE, fsm_method="ship_advanced",
-              input_serializer=ShipAdvancedInput)
+              input_serializer=ShipAdvancedInput, reads=("items",))
 def ship_the_package_advanced(ctx: CommandContext) -> CommandResult:
     package_ship(package=ctx.obj, cargo_company_id=ctx.data["cargo_company"].pk,
                  tracking_number=ctx.data["tracking_number"])
+    items_untouched(ctx.obj)
     return package_response(ctx.obj)
 
 

@@ -3,14 +3,28 @@ transaction (the dispatcher's, or the intake's)."""
 
 from __future__ import annotations
 
+import datetime
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Aggregate, CharField, OuterRef, Q, Subquery
+import orjson
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import (
+    Aggregate,
+    CharField,
+    DateTimeField,
+    F,
+    ForeignKey,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    TextField,
+)
 from django.utils import timezone
 
 from commands.cache import commands_config
@@ -23,13 +37,21 @@ from locations.services import (
     reservations_release,
     stock_take_free,
 )
-from oms.db import insert_done, insert_one, insert_statement, lock_many, objects_from_cursor
+from oms.db import (
+    insert_done,
+    insert_one,
+    insert_statement,
+    lock_many,
+    objects_from_cursor,
+    update_statement,
+)
 from orders.enums import OrderStatus
 from orders.models import Order, OrderItem
 from packages import events
 from packages.enums import ItemStatus, PackageStatus, ShipmentStatus, holds_quota
 from packages.errors import NotEnoughStock
 from packages.models import Package, PackageItem, Shipment
+from webhooks import outbox
 
 S = PackageStatus
 
@@ -149,10 +171,13 @@ def package_after_move(package: Package, old_status: int, new_status: int, old_s
     ``save_fields``: the package's own fields to save first (the dispatcher's move), written with
     the items and the order in one statement where it can."""
     items = None
+    for name in (ITEMS_READ, RESERVATIONS_READ):  # what the read found holds until the move only
+        package.__dict__.pop(name, None)
     if old_status != new_status:
         items = _items_and_order_after_move(package, new_status, save_fields)
     elif save_fields is not None:
         package.save(update_fields=save_fields)
+    package.__dict__.pop(_KEPT, None)
     if old_state_id != package.state_id or old_status != new_status:
         events.package_transitioned_from(package, items=items, shipment=shipment_of(package))
     # Last: every pack at a location updates this one row, so its lock is held the shortest.
@@ -200,6 +225,106 @@ class _StatusList(Aggregate):
                               template="%(function)s(%(expressions)s, ',')", **extra)
 
 
+def package_read_annotations(reads: tuple[str, ...] = ()) -> dict:
+    """``ObjectType.read_annotations`` of packages: the statuses of the order's other packages
+    (``order_sibling_statuses``) and, on PostgreSQL, what the command type ``reads``: the
+    package's "items" (every column, ``items_as_read``) and their "reservations"
+    (``reservations_as_read``), so that its handler reads nothing more."""
+    annotations = order_sibling_statuses()
+    if connection.vendor == "postgresql":
+        if "items" in reads:
+            annotations[ITEMS_READ] = _JsonRows(F("pk"), rows="items")
+        if "reservations" in reads:
+            annotations[RESERVATIONS_READ] = _JsonRows(F("pk"), rows="reservations")
+    return annotations
+
+
+ITEMS_READ, RESERVATIONS_READ = "items_read", "reservations_read"  # the annotations (JSON text)
+_KEPT = "_items_kept"  # set by items_kept, taken by the status move
+_RESERVATION_FIELDS = ("id", "package_item_id", "stock_location_id", "sku", "quantity")
+
+
+def _item_columns() -> list[tuple[str, str, Callable | None]]:
+    """Every column of an item (model order): (column, attname, how its JSON value is read: a date
+    and time as ISO 8601 text, the rest as JSON has it)."""
+    columns = []
+    for field in PackageItem._meta.concrete_fields:
+        if isinstance(field, DateTimeField):
+            parse = datetime.datetime.fromisoformat
+        elif isinstance(field, (CharField, IntegerField, ForeignKey)):
+            parse = None
+        else:
+            raise TypeError(f"PackageItem.{field.name}: no JSON reading for {type(field).__name__}")
+        columns.append((field.column, field.attname, parse))
+    return columns
+
+
+class _JsonRows(Func):
+    """A package's items (every column) or their reservations (``_RESERVATION_FIELDS``), as JSON
+    text: an array of arrays, in no particular order."""
+    output_field = TextField()
+
+    def __init__(self, package_id, *, rows: str) -> None:
+        super().__init__(package_id)
+        self.rows = rows
+
+    def as_sql(self, compiler, connection, **extra):
+        quote = connection.ops.quote_name
+        package_id, params = compiler.compile(self.source_expressions[0])
+        items = quote(PackageItem._meta.db_table)
+        if self.rows == "items":
+            columns = [f"i.{quote(column)}" for column, _, _ in _item_columns()]
+            source = f"{items} i"
+        else:
+            fields = [Reservation._meta.get_field(name) for name in _RESERVATION_FIELDS]
+            columns = [f"r.{quote(f.column)}" for f in fields]
+            source = f"{quote(Reservation._meta.db_table)} r JOIN {items} i ON i.id = r.package_item_id"
+        return (f"(SELECT COALESCE(json_agg(json_build_array({', '.join(columns)})), '[]')::text "
+                f"FROM {source} WHERE i.package_id = {package_id})"), params
+
+
+def items_as_read(package: Package) -> list[PackageItem] | None:
+    """The package's items (every column), by id, as the dispatcher's read of the locked package
+    found them (a command type that ``reads`` "items"); None where that read did not bring them
+    (another database, another caller) or once the package's status moved."""
+    text = package.__dict__.get(ITEMS_READ)
+    if text is None:
+        return None
+    columns = _item_columns()
+    names = [attname for _, attname, _ in columns]
+    items = [PackageItem.from_db(DEFAULT_DB_ALIAS, names, [
+        value if parse is None or value is None else parse(value)
+        for (_, _, parse), value in zip(columns, row, strict=True)]) for row in orjson.loads(text)]
+    return sorted(items, key=lambda item: item.pk)
+
+
+def reservations_as_read(package: Package) -> list[Reservation] | None:
+    """The package's reservations (``_RESERVATION_FIELDS``), by id, as the dispatcher's read found
+    them (a command type that ``reads`` "reservations"); None as for ``items_as_read``."""
+    text = package.__dict__.get(RESERVATIONS_READ)
+    if text is None:
+        return None
+    reservations = [Reservation(**dict(zip(_RESERVATION_FIELDS, row, strict=True)))
+                    for row in orjson.loads(text)]
+    for reservation in reservations:
+        reservation._state.adding, reservation._state.db = False, DEFAULT_DB_ALIAS
+    return sorted(reservations, key=lambda reservation: reservation.pk)
+
+
+def items_kept(package: Package, items: list[PackageItem]) -> None:
+    """The command's handler leaves the package's ``items`` (every column, as the database has
+    them now) as they are: the status move then writes them without reading them back."""
+    package.__dict__[_KEPT] = items
+
+
+def items_untouched(package: Package) -> None:
+    """The command's handler changed none of the package's items: ``items_kept`` with the items
+    the dispatcher's read found, where it brought them."""
+    items = items_as_read(package)
+    if items is not None:
+        items_kept(package, items)
+
+
 def order_sibling_statuses() -> dict:
     """Annotation for the dispatcher's read of a locked package (``ObjectType.read_annotations``):
     the statuses of the order's other packages, so the order's status follows the move without
@@ -239,10 +364,11 @@ def _items_and_order_after_move(package: Package, new_status: int,
     siblings = getattr(package, "order_sibling_statuses", False)
     known = siblings is not False and package.order_id not in _packages_added.orders
     statuses = ([int(s) for s in siblings.split(",")] if siblings else []) if known else []
+    kept = package.__dict__.pop(_KEPT, None)
     if known and connection.vendor == "postgresql":
         status = order_status_from([*statuses, new_status])
         items = items_mirror_status(package=package, status=new_status, order_status=status,
-                                    save_fields=save_fields)
+                                    save_fields=save_fields, kept=kept)
     else:
         if save_fields is not None:
             package.save(update_fields=save_fields)
@@ -255,34 +381,48 @@ def _items_and_order_after_move(package: Package, new_status: int,
 
 
 def items_mirror_status(*, package: Package, status: int, order_status: int | None = None,
-                        save_fields: list[str] | None = None) -> list[PackageItem]:
+                        save_fields: list[str] | None = None,
+                        kept: list[PackageItem] | None = None) -> list[PackageItem]:
     """Every item but those marked out of stock takes the package's status key; returns all the
     package's items as the database now has them, by id (one statement: UPDATE ... RETURNING).
     On PostgreSQL the same statement can set ``order_status`` on the package's order and save
-    the package's ``save_fields`` (as ``save(update_fields=...)`` would)."""
+    the package's ``save_fields`` (as ``save(update_fields=...)`` would). ``kept``: the items,
+    every column, as they are before this (``items_kept``): then nothing is read back, and inside
+    an outbox batch the updates join its statement (``webhooks.outbox.statement_join``)."""
     quote = connection.ops.quote_name
-    table = quote(PackageItem._meta.db_table)
-    out = ItemStatus.OUT_OF_STOCK.value
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    sql = (f"UPDATE {table} SET status = CASE WHEN status = %s THEN status ELSE %s END, "
-           f"modified_date = CASE WHEN status = %s THEN modified_date ELSE %s END "
-           f"WHERE package_id = %s RETURNING *")
-    params = [out, status_key(status), out, now, package.pk]
-    ctes, cte_params = [], []
+    out, key = ItemStatus.OUT_OF_STOCK.value, status_key(status)
+    moment = timezone.now()
+    now = connection.ops.adapt_datetimefield_value(moment)
+    statements = []  # (sql, params) written before, or with, the items
     if save_fields is not None:
         fields = [Package._meta.get_field(name) for name in dict.fromkeys(save_fields)]
         sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-        ctes.append(f"p AS (UPDATE {quote(Package._meta.db_table)} SET {sets} WHERE id = %s)")
-        cte_params += [f.get_db_prep_save(f.pre_save(package, add=False), connection) for f in fields]
-        cte_params.append(package.pk)
+        statements.append((f"UPDATE {quote(Package._meta.db_table)} SET {sets} WHERE id = %s", [
+            *[f.get_db_prep_save(f.pre_save(package, add=False), connection) for f in fields], package.pk]))
     if order_status is not None:
-        ctes.append(f"o AS (UPDATE {quote(Order._meta.db_table)} SET status = %s, modified_date = %s "
-                    f"WHERE id = %s AND status <> %s)")
-        cte_params += [order_status, now, package.order_id, order_status]
+        statements.append((
+            f"UPDATE {quote(Order._meta.db_table)} SET status = %s, modified_date = %s "
+            f"WHERE id = %s AND status <> %s", [order_status, now, package.order_id, order_status]))
+    statements.append((
+        f"UPDATE {quote(PackageItem._meta.db_table)} "
+        f"SET status = CASE WHEN status = %s THEN status ELSE %s END, "
+        f"modified_date = CASE WHEN status = %s THEN modified_date ELSE %s END WHERE package_id = %s",
+        [out, key, out, now, package.pk]))
+    if kept is not None and outbox.joining():
+        for sql, params in statements:
+            outbox.statement_join(sql, params)
+        for item in kept:  # as the statement leaves them
+            if item.status != out:
+                item.status, item.modified_date = key, moment
+        return kept
+    *ctes, (sql, params) = statements
     if ctes:
-        sql, params = f"WITH {', '.join(ctes)} {sql}", [*cte_params, *params]
+        if connection.vendor != "postgresql":
+            raise ValueError("the package and its order are written with its items on PostgreSQL only")
+        sql = "WITH " + ", ".join(f"w{n} AS ({cte})" for n, (cte, _) in enumerate(ctes)) + " " + sql
+        params = [*[value for _, values in ctes for value in values], *params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql + " RETURNING *", params)
         return sorted(objects_from_cursor(PackageItem, cursor), key=lambda item: item.pk)
 
 
@@ -295,6 +435,14 @@ def shipment_of(package: Package) -> Shipment | None:
     shipment = Shipment.objects.filter(package=package).first()
     related.set_cached_value(package, shipment)
     return shipment
+
+
+def _save_joined(obj, fields: list[str]) -> None:
+    """``obj.save(update_fields=fields)``, joined to the outbox batch's statement where it can be
+    (nothing in the command reads the row back)."""
+    statement = update_statement(obj, fields)
+    if statement is None or not outbox.statement_join(*statement):
+        obj.save(update_fields=fields)
 
 
 def _shipment_known(package: Package, shipment: Shipment) -> Shipment:
@@ -331,7 +479,10 @@ def package_pack(*, package: Package, with_shipment: bool = True,
     """The items leave the shelf (reservations consumed; items whose reservation was released,
     e.g. by PKG_DEALLOCATE_RESERVATIONS, are taken from the location's free stock); optionally
     the shipment is created with the order's cargo company or the location's default one."""
-    items, reservations = package_items_with_reservations(package)
+    items, reservations = items_as_read(package), reservations_as_read(package)
+    known = items is not None and reservations is not None
+    if not known:
+        items, reservations = package_items_with_reservations(package)
     reserved_items = {r.package_item_id for r in reservations}
     unreserved = [i for i in items if i.pk not in reserved_items]
     if unreserved:
@@ -359,6 +510,8 @@ def package_pack(*, package: Package, with_shipment: bool = True,
         _shipment_known(package, shipment)
         events.shipment_event("shipment.created", shipment)
         events.shipment_tracking_set(shipment)
+    if known:  # every column of them, and packing changed none
+        items_kept(package, items)
 
 
 def package_release_reservations(*, package: Package) -> None:
@@ -379,9 +532,13 @@ def package_ship(*, package: Package, cargo_company_id: int | None = None,
         shipment.cargo_company_id = cargo_company_id
     if tracking_number is not None:
         shipment.tracking_number = tracking_number
-    created = shipment.pk is None
-    shipment.save(update_fields=None if created else [
-        "status", "shipped_date", "cargo_company", "tracking_number", "modified_date"])
+    if shipment.pk is None:
+        created = True
+        shipment.save()
+    else:
+        created = False
+        _save_joined(shipment, ["status", "shipped_date", "cargo_company", "tracking_number",
+                                "modified_date"])
     events.shipment_event("shipment.created" if created else "shipment.status.updated", shipment)
     if tracking_number:
         events.shipment_tracking_set(shipment)

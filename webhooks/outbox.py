@@ -70,11 +70,16 @@ def statement_join(sql: str, params: list) -> bool:
     batch or on a database other than PostgreSQL — the caller then runs it itself. It runs after
     everything else the transaction did (e.g. the quota of a command's location, whose row lock is
     then held for the shortest time) and its order among the batch's inserts is unspecified."""
-    statements = getattr(_state, "statements", None)
-    if statements is None or connection.vendor != "postgresql":
+    if not joining():
         return False
-    statements.append((sql, list(params)))
+    _state.statements.append((sql, list(params)))
     return True
+
+
+def joining() -> bool:
+    """Whether ``statement_join`` joins statements here (inside a batch, on PostgreSQL): a caller
+    with several statements that must all be joined, or all run, asks first."""
+    return getattr(_state, "statements", None) is not None and connection.vendor == "postgresql"
 
 
 @contextmanager

@@ -200,3 +200,40 @@ def test_insert_one_writes_what_save_writes(seeded):
     assert (stored.package_id, stored.tracking_number, stored.has_shipping_document) == (
         package.pk, "TRK-1", False)
     assert stored.created_date is not None and stored.modified_date is not None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the read brings the items on PostgreSQL")
+def test_the_package_read_brings_its_items_and_reservations_as_the_orm_reads_them(seeded):
+    from locations.models import Reservation
+    from packages.models import PackageItem
+    from packages.services import items_as_read, reservations_as_read
+
+    package = make_package(skus={"A": 2, "B": 1, "C": 3})
+    released = PackageItem.objects.filter(package=package, sku="B").get()
+    Reservation.objects.filter(package_item=released).delete()  # an item without its reservation
+    PackageItem.objects.filter(pk=released.pk).update(status="out_of_stock")
+    otype = registry.object_types["package"]
+
+    got = fetch_one("test-read-items", lambda value: Package.objects.select_related(*otype.lock_related)
+                    .annotate(**otype.read_annotations(("items", "reservations"))).filter(pk=value),
+                    package.pk, sentinel=PK_SENTINEL)
+    items, reservations = items_as_read(got), reservations_as_read(got)
+
+    expected_items = list(PackageItem.objects.filter(package=package).order_by("id"))
+    assert [_fields(i) for i in items] == [_fields(i) for i in expected_items]
+    assert [i.sku for i in items] == ["A", "B", "C"]
+    assert all(i._state.adding is False for i in items)
+    columns = ("id", "package_item_id", "stock_location_id", "sku", "quantity")
+    assert [[getattr(r, c) for c in columns] for r in reservations] == [
+        list(row) for row in Reservation.objects.filter(package_item__package=package).order_by("id")
+        .values_list(*columns)]
+    assert len(reservations) == 2
+
+
+def test_a_command_that_reads_nothing_of_the_items_does_not_bring_them(seeded):
+    package = make_package(items=1)
+    otype = registry.object_types["package"]
+    got = _read(package.pk).get()
+    assert "items_read" not in got.__dict__ and "reservations_read" not in got.__dict__
+    assert otype.read_annotations(("items",)).keys() >= ({"items_read"} if connection.vendor == "postgresql"
+                                                         else set())

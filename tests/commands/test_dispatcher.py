@@ -273,16 +273,16 @@ def test_command_endpoint_query_count_does_not_grow_with_items(api, seeded, djan
     assert len(small_queries) == PACK_QUERIES
 
 
-# Pinned: token+user+profile, savepoint, package lock (with the configuration's version), package
-# read with its relations (order locked, shipment, the order's other packages' statuses), items
-# with their reservations, stock moved + reservations deleted + shipment inserted (one statement),
-# the package's row + its items' statuses + the order's status, log row with the quota (one
-# statement), savepoint release: 9 on PostgreSQL.
-# SQLite writes reservations delete, shipment, package row, order status and quota as statements
-# of their own (+5).
+# Pinned: token+user+profile, savepoint, package lock (with the configuration's version and the
+# order locked), package read with its relations (shipment, the order's other packages' statuses,
+# its items with their reservations), stock moved + reservations deleted + shipment inserted (one
+# statement), the package's row + its items' statuses + the order's status + the log row + the
+# quota (one statement), savepoint release: 7 on PostgreSQL.
+# SQLite reads the items on its own and writes reservations delete, shipment, package row, order
+# status and quota as statements of their own (+7).
 # No subscription wants the events: none is built or written (tests/packages/test_query_counts.py
 # pins pack and ship with subscriptions).
-PACK_QUERIES = 9 if connection.vendor == "postgresql" else 14
+PACK_QUERIES = 7 if connection.vendor == "postgresql" else 14
 
 
 def test_user_without_change_permission_cannot_run_commands(seeded):

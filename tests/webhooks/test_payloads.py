@@ -107,9 +107,10 @@ def test_a_shipments_built_payload_is_its_serializers_json(seeded):
         json.dumps(ShipmentSerializer(shipment).data))
 
 
-def test_the_events_of_pack_and_ship_carry_the_package_as_the_serializer_shows_it_then(api, seeded):
+@pytest.mark.parametrize("shape", [waiting_with_two_items, waiting_with_an_out_of_stock_item])
+def test_the_events_of_pack_and_ship_carry_the_package_as_the_serializer_shows_it_then(api, seeded, shape):
     WebhookSubscription.objects.create(event_type="*", target_url="https://hooks.example.com/oms")
-    package = make_package(items=2)
+    package = shape(seeded)
     since = last_event_id()
 
     pack(api, seeded, package)
