@@ -42,6 +42,10 @@ logger = logging.getLogger(__name__)
 
 # PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back whole.
 RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+# foreign_key_violation, found at commit (Django's foreign keys are checked then): a row the
+# command referenced was deleted meanwhile by another transaction — a webhook subscription
+# deleted while the command wrote a delivery for it. Run again, the configuration read afresh.
+RETRY_INTEGRITY_SQLSTATES = frozenset({"23503"})
 RETRY_ATTEMPTS = 3
 
 
@@ -82,11 +86,13 @@ def command_run(*, object_type: str, object_id: Any, transition_id: int | None =
     for attempt in range(1, RETRY_ATTEMPTS + 1):
         try:
             return run()
-        except OperationalError as error:
-            # A deadlock or serialization failure rolled the whole command back: run it again
-            # from the start (a stored Idempotency-Key response is found on the next attempt).
+        except (OperationalError, IntegrityError) as error:
+            # A deadlock or serialization failure (or a reference deleted meanwhile) rolled the
+            # whole command back: run it again from the start (a stored Idempotency-Key response
+            # is found on the next attempt).
             sqlstate = getattr(error.__cause__, "sqlstate", None)
-            if sqlstate not in RETRY_SQLSTATES or attempt == RETRY_ATTEMPTS:
+            retried = RETRY_SQLSTATES if isinstance(error, OperationalError) else RETRY_INTEGRITY_SQLSTATES
+            if sqlstate not in retried or attempt == RETRY_ATTEMPTS:
                 raise
             logger.warning("Command on %s %s rolled back (%s), attempt %d of %d; retrying",
                            object_type, object_id, sqlstate, attempt, RETRY_ATTEMPTS)

@@ -7,6 +7,7 @@ Planning places packages and creates transfers, so this app sits above both
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,8 @@ from transfers.services import transfer_create
 from webhooks.outbox import outbox_batch
 
 S = PackageStatus
+
+logger = logging.getLogger(__name__)
 
 
 def active_scenarios() -> list[Scenario]:
@@ -306,8 +309,25 @@ def order_intake(*, fields: dict, items: Sequence[IntakeItem]) -> tuple[Order, b
     return intake.order, intake.created
 
 
+# foreign_key_violation at commit: a row the intake referenced was deleted meanwhile (a webhook
+# subscription deleted while the intake wrote a delivery for it): the intake runs again.
+_INTAKE_ATTEMPTS = 3
+
+
 def order_intake_written(*, fields: dict, items: Sequence[IntakeItem]) -> Intake:
     """``order_intake``, also returning the rows it wrote (the response is built from them)."""
+    for attempt in range(1, _INTAKE_ATTEMPTS + 1):
+        try:
+            return _order_intake_once(fields=fields, items=items)
+        except IntegrityError as error:
+            if getattr(error.__cause__, "sqlstate", None) != "23503" or attempt == _INTAKE_ATTEMPTS:
+                raise
+            logger.warning("Order intake %s rolled back (a reference deleted meanwhile), attempt %d "
+                           "of %d; retrying", fields.get("number"), attempt, _INTAKE_ATTEMPTS)
+    raise AssertionError("unreachable")
+
+
+def _order_intake_once(*, fields: dict, items: Sequence[IntakeItem]) -> Intake:
     try:
         with transaction.atomic(durable=True), outbox_batch(), quota_batch():
             # A number seen before fails here, first: the unique constraint decides.
@@ -329,8 +349,9 @@ def order_intake_written(*, fields: dict, items: Sequence[IntakeItem]) -> Intake
                 now = timezone.now()
                 Order.objects.filter(pk=order.pk).update(status=status, modified_date=now)
                 order.status, order.modified_date = status, now
-    except IntegrityError:
-        existing = Order.objects.filter(number=fields["number"]).first()
+    except IntegrityError as error:
+        existing = (Order.objects.filter(number=fields["number"]).first()
+                    if getattr(error.__cause__, "sqlstate", None) != "23503" else None)
         if existing is None:
             raise
         return Intake(existing, False, [], [])

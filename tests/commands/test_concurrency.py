@@ -184,3 +184,52 @@ def test_two_packages_of_one_order_shipped_at_once_derive_the_order_from_both(
     assert list(Package.objects.filter(order=order).values_list("status", flat=True)) == [550, 550]
     order.refresh_from_db()
     assert order.status == OrderStatus.SHIPPED
+
+
+def test_a_subscription_deleted_while_a_command_writes_its_delivery_does_not_fail_the_command(
+        seeded, staff_user, monkeypatch):
+    """An operator deletes a webhook subscription while a pack has written a delivery for it and
+    not yet committed: the delivery's foreign key then fails at the pack's commit. The pack is run
+    again (the subscription index reloads) and succeeds, without that subscription's delivery."""
+    import threading
+
+    from webhooks import outbox
+    from webhooks.models import WebhookDelivery, WebhookSubscription
+
+    doomed = WebhookSubscription.objects.create(event_type="*", target_url="https://hooks.example.com/a")
+    kept = WebhookSubscription.objects.create(event_type="package.status.*",
+                                              target_url="https://hooks.example.com/b")
+    package = make_package(skus={"A": 1})
+    pack = seeded.transition("COMPLETE_PACKAGING", 100, 500)
+    written, deleted = threading.Event(), threading.Event()
+    real_insert = outbox._insert_postgresql
+    calls = []
+
+    def insert_then_wait(*args, **kwargs):
+        real_insert(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 1:  # the first attempt: the delivery is written, the commit not yet run
+            written.set()
+            assert deleted.wait(30)
+    monkeypatch.setattr(outbox, "_insert_postgresql", insert_then_wait)
+    client = thread_client(staff_user)
+
+    def command_call():
+        response = client.post(f"/api/v1/oms/packages/{package.pk}/command/", {"transition": pack.pk},
+                               format="json")
+        return response.status_code
+
+    def delete_call():
+        assert written.wait(30)
+        WebhookSubscription.objects.filter(pk=doomed.pk).delete()
+        deleted.set()
+        return "deleted"
+
+    results = run_in_threads([command_call, delete_call])
+
+    assert results == [200, "deleted"], results
+    assert len(calls) == 2  # run again once
+    package.refresh_from_db()
+    assert package.status == 500
+    assert StateTransitionLog.objects.filter(object_id=package.pk).count() == 1
+    assert list(WebhookDelivery.objects.values_list("subscription_id", flat=True)) == [kept.pk, kept.pk]

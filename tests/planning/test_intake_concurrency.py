@@ -114,3 +114,41 @@ def test_concurrent_orders_never_reserve_more_than_the_stock(shop, user):
         ((store.pk, 100, (("B", 1),)), (default.pk, 920, (("A", 1),))): ORDERS - 5,
     }
     assert_invariants()
+
+
+def test_a_subscription_deleted_while_an_intake_writes_its_delivery_does_not_refuse_the_order(
+        shop, monkeypatch):
+    """As for commands (tests/commands/test_concurrency.py): the delivery's foreign key fails at
+    the intake's commit; the intake runs again and the order is created, with the deliveries of
+    the subscription that is left."""
+    from webhooks import outbox
+    from webhooks.models import WebhookDelivery, WebhookSubscription
+
+    doomed = WebhookSubscription.objects.create(event_type="*", target_url="https://hooks.example.com/a")
+    kept = WebhookSubscription.objects.create(event_type="package.created",
+                                              target_url="https://hooks.example.com/b")
+    written, deleted = threading.Event(), threading.Event()
+    real_insert = outbox._insert_postgresql
+    calls = []
+
+    def insert_then_wait(*args, **kwargs):
+        real_insert(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 1:
+            written.set()
+            assert deleted.wait(30)
+    monkeypatch.setattr(outbox, "_insert_postgresql", insert_then_wait)
+    intake = post(UserFactory(is_superuser=True, is_staff=True), ORDERS_URL, order_body("7001"))
+
+    def delete_call():
+        assert written.wait(30)
+        WebhookSubscription.objects.filter(pk=doomed.pk).delete()
+        deleted.set()
+        return "deleted"
+
+    (status, body), deleted_result = run_in_threads([intake, delete_call])
+
+    assert (status, deleted_result) == (201, "deleted"), body
+    assert len(calls) == 2
+    assert Order.objects.filter(number="7001").count() == 1
+    assert list(WebhookDelivery.objects.values_list("subscription_id", flat=True)) == [kept.pk]
