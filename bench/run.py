@@ -17,7 +17,9 @@ One run, on this machine:
 3. The production server: gunicorn with the source tree's ``gunicorn.conf.py`` (``WEB_CONCURRENCY``
    and ``GUNICORN_THREADS`` from ``--workers``/``--threads`` when given), or explicit flags when
    the tree has no such file.
-4. pgbench TPC-B (scale 10, ``-c 16 -j 2 -T 10``) in its own database (``--pgbench-database``).
+4. pgbench TPC-B (scale 10, ``-c 16 -j 2 -T 10``) in its own database (``--pgbench-database``),
+   before the HTTP phases and again after each of them: each phase's "% of pgbench" is to the
+   mean of the two runs around it (``--pgbench-ends-only``: before and after all of them).
 5. The HTTP load, with wrk (Debian package ``wrk``, one event-loop thread, bench/load.lua):
    pack and ship, packages spread over the demo locations and all at one location (16
    connections, every request a different package); order intake, 1-item and 3-item orders over
@@ -114,6 +116,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--phases", default="pack-spread,pack-one,ship-spread,ship-one,intake-1,intake-3",
                    help="comma-separated subset of the phases")
     p.add_argument("--skip-pgbench", action="store_true")
+    p.add_argument("--pgbench-ends-only", action="store_true",
+                   help="pgbench before and after all the HTTP phases only (every phase's %% is then "
+                        "to their mean); default: pgbench between every two phases too, each phase's "
+                        "%% to the runs right before and after it")
     p.add_argument("--pgbench-tps", type=float, help="use this TPS instead of running pgbench")
     p.add_argument("--profile-commands", type=int, default=100,
                    help="in-process packs and ships profiled with pyinstrument (0: no profile)")
@@ -176,6 +182,12 @@ def pgbench(args) -> dict:
     cmd = ["pgbench", *base, "-c", "16", "-j", "2", "-T", str(args.duration), db]
     log(f"pgbench: {' '.join(cmd[len(base) + 1:])}  (load {before})")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    with pg_connect("postgres") as conn:  # its backends gone (and reaped) before a phase is metered
+        for _ in range(100):
+            if not conn.execute("SELECT 1 FROM pg_stat_activity WHERE datname = %s", (db,)).fetchone():
+                break
+            time.sleep(0.05)
+    time.sleep(0.2)
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
     latency = re.search(r"latency average = ([\d.]+) ms", out)
     return {"tps": tps, "latency_avg_ms": float(latency.group(1)) if latency else None,
@@ -489,6 +501,24 @@ def proc_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def reaped_cpu(pid: int) -> float | None:
+    """CPU seconds of ``pid``'s children that ended and were waited for (cutime + cstime)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[13]) + int(fields[14])) / TICK
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
 def children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -512,11 +542,13 @@ def machine_cpu() -> tuple[float, float]:
 
 class CpuMeter:
     """CPU seconds of the gunicorn workers and of the bench database's PostgreSQL backends between
-    start() and stop(). Backends that end during the phase are missed (the server keeps its
-    connections: CONN_MAX_AGE); the ones that start during it are counted whole."""
+    start() and stop(). Backends that start during the phase are counted whole; those that end
+    during it (a connection older than CONN_MAX_AGE is replaced) through the postmaster's reaped
+    children's CPU, less what they had used before the phase began."""
 
     def __init__(self, master_pid: int, database: str) -> None:
         self.master_pid, self.database = master_pid, database
+        self.postmaster: int | None = None
 
     def _backends(self) -> list[int]:
         with pg_connect("postgres") as conn:
@@ -527,7 +559,10 @@ class CpuMeter:
     def _snapshot(self) -> dict:
         workers = {pid: proc_cpu(pid) for pid in children_of(self.master_pid)}
         backends = {pid: proc_cpu(pid) for pid in self._backends()}
-        return {"workers": workers, "backends": backends, "machine": machine_cpu()}
+        if self.postmaster is None and backends:
+            self.postmaster = parent_of(next(iter(backends)))
+        reaped = reaped_cpu(self.postmaster) if self.postmaster else None
+        return {"workers": workers, "backends": backends, "reaped": reaped, "machine": machine_cpu()}
 
     def start(self) -> None:
         self.before = self._snapshot()
@@ -542,9 +577,14 @@ class CpuMeter:
                     total += cpu - (self.before[kind].get(pid) or 0.0)
             return total
 
+        postgres = delta("backends")
+        if after["reaped"] is not None and self.before["reaped"] is not None:
+            ended = [pid for pid in self.before["backends"] if after["backends"].get(pid) is None]
+            postgres += (after["reaped"] - self.before["reaped"]
+                         - sum(self.before["backends"][pid] or 0.0 for pid in ended))
         busy = after["machine"][0] - self.before["machine"][0]
         total = after["machine"][1] - self.before["machine"][1]
-        return {"workers_s": delta("workers"), "postgres_s": delta("backends"),
+        return {"workers_s": delta("workers"), "postgres_s": postgres,
                 "machine_busy_pct": busy / total * 100 if total else 0.0}
 
 
@@ -632,6 +672,7 @@ class PhaseResult:
     load_after: str = ""
     ok_count: int = 0
     connections: int = 0
+    pgbench_tps: float | None = None  # the yardstick of this phase (mean of the runs around it)
 
     @property
     def rate(self) -> float:
@@ -785,6 +826,10 @@ def report(args, server_desc: str, pg: dict | None, counts: list[dict], profile:
     if pg:
         runs = (f" (mean of {pg['tps_before']:.0f} before and {pg['tps_after']:.0f} after the HTTP phases)"
                 if "tps_after" in pg else "")
+        if "tps_runs" in pg:
+            runs = (f" (mean of {len(pg['tps_runs'])} runs, before, between and after the HTTP phases: "
+                    f"{', '.join(f'{t:.0f}' for t in pg['tps_runs'])}; each phase's % is to the two "
+                    "runs around it)")
         print(f"pgbench TPC-B scale 10, -c 16 -j 2 -T {args.duration}: {tps:.0f} TPS{runs} "
               f"(latency avg {pg['latency_avg_ms']} ms; load {pg['load_before']} -> {pg['load_after']})")
     print()
@@ -792,7 +837,8 @@ def report(args, server_desc: str, pg: dict | None, counts: list[dict], profile:
             f"{'p99':>8}{'max':>8}{'py ms':>8}{'pg ms':>7}{'wrk ms':>7}{'cpu%':>6}  load before -> after")
     print(head)
     for r in results:
-        pct = f"{r.rate / tps * 100:6.1f}%" if tps else "     -"
+        yardstick = r.pgbench_tps or tps
+        pct = f"{r.rate / yardstick * 100:6.1f}%" if yardstick else "     -"
         n = max(r.ok_count + r.errors, 1)
         print(f"{r.name:<17}{r.connections:>5}{r.ok_count:>7}{r.errors:>5}{r.rate:>8.1f}{pct:>7}"
               f"{r.latency_ms.get('50', 0):>8.1f}{r.latency_ms.get('95', 0):>8.1f}"
@@ -804,6 +850,9 @@ def report(args, server_desc: str, pg: dict | None, counts: list[dict], profile:
     print("  latencies in ms (wrk, client side); py ms / pg ms: CPU per command of the gunicorn workers /")
     print("  the bench database's PostgreSQL backends; wrk ms: the load generator's CPU per request;")
     print("  cpu%: both cores' busy share during the phase (anything else running included).")
+    if any(r.pgbench_tps for r in results):
+        print("  %pgb: to the mean of the pgbench runs right before and after the phase: "
+              + ", ".join(f"{r.name} {r.pgbench_tps:.0f}" for r in results if r.pgbench_tps))
     for r in results:
         if r.errors:
             print(f"  {r.name} errors: statuses {r.statuses}, sockets {r.socket_errors}")
@@ -840,7 +889,8 @@ def report(args, server_desc: str, pg: dict | None, counts: list[dict], profile:
         "pgbench": pg, "subscriptions": args.subscriptions,
         "phases": [{
             "name": r.name, "connections": r.connections, "ok": r.ok_count, "errors": r.errors,
-            "rate": r.rate, "pct_of_pgbench": (r.rate / tps * 100) if tps else None,
+            "rate": r.rate, "pgbench_tps": r.pgbench_tps or tps,
+            "pct_of_pgbench": (r.rate / (r.pgbench_tps or tps) * 100) if (r.pgbench_tps or tps) else None,
             "latency_ms": r.latency_ms, "statuses": r.statuses, "exhausted": r.exhausted,
             "cpu_ms_per_command": {k: (v / max(r.ok_count + r.errors, 1) * 1000 if k.endswith("_s") else v)
                                    for k, v in r.cpu.items()},
@@ -863,8 +913,11 @@ def git_commit(source: Path) -> str:
 
 
 def run_phases(args, server: Server, data: BenchData, phases: list[str], index: int, label: str,
-               problems: list[str]) -> list[PhaseResult]:
-    """Every phase once against ``server``, on the ``index``-th share of each phase's packages."""
+               problems: list[str], yardstick: list[float] | None = None) -> list[PhaseResult]:
+    """Every phase once against ``server``, on the ``index``-th share of each phase's packages.
+    ``yardstick``: the pgbench TPS measured so far (its last entry right before the first phase);
+    pgbench runs again after each phase, and the phase is compared with the mean of the two runs
+    around it."""
     from django.db import connection
 
     meter = CpuMeter(server.pid, args.database)
@@ -899,6 +952,11 @@ def run_phases(args, server: Server, data: BenchData, phases: list[str], index: 
                             "lower bound")
         if result.errors:
             problems.append(f"{name}{label}: {result.errors} failed requests")
+        if yardstick:
+            tps = pgbench(args)["tps"]
+            log(f"pgbench after {name}{label}: {tps:.0f} TPS")
+            result.pgbench_tps = (yardstick[-1] + tps) / 2
+            yardstick.append(tps)
         results.append(result)
         connection.close()
     sku_file.unlink()
@@ -943,6 +1001,10 @@ def main(argv=None) -> int:
         pg = pgbench(args)
         log(f"pgbench: {pg['tps']:.0f} TPS")
 
+    # pgbench between the phases too: this machine's speed drifts by up to a third within minutes
+    # (other tenants of its host), so each phase is compared with the runs right around it
+    between = pg is not None and not args.pgbench_tps and not args.pgbench_ends_only
+    yardstick = [pg["tps"]] if between else None
     results: list[PhaseResult] = []
     problems: list[str] = []
     described = []
@@ -956,12 +1018,14 @@ def main(argv=None) -> int:
             server_log = server.log_path
             log(f"server up: {server.described}, pid {server.pid}, workers {server.workers()}")
             warm_up(server, data, args, index)
-            results += run_phases(args, server, data, phases, index, label, problems)
+            results += run_phases(args, server, data, phases, index, label, problems, yardstick)
         finally:
             server.stop()
     problems += check_invariants()
     connection.close()
-    if pg is not None and not args.pgbench_tps:
+    if yardstick is not None:
+        pg = {**pg, "tps_runs": yardstick, "tps": sum(yardstick) / len(yardstick)}
+    elif pg is not None and not args.pgbench_tps:
         # This machine's speed drifts (other tenants of the host): pgbench again after the phases,
         # and the ratio is to the mean of the two runs.
         after = pgbench(args)
