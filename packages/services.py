@@ -395,10 +395,11 @@ def items_mirror_status(*, package: Package, status: int, order_status: int | No
     now = connection.ops.adapt_datetimefield_value(moment)
     statements = []  # (sql, params) written before, or with, the items
     if save_fields is not None:
-        fields = [Package._meta.get_field(name) for name in dict.fromkeys(save_fields)]
-        sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-        statements.append((f"UPDATE {quote(Package._meta.db_table)} SET {sets} WHERE id = %s", [
-            *[f.get_db_prep_save(f.pre_save(package, add=False), connection) for f in fields], package.pk]))
+        statement = update_statement(package, save_fields)
+        if statement is None:  # saved by the ORM (save signals)
+            package.save(update_fields=save_fields)
+        else:
+            statements.append(statement)
     if order_status is not None:
         statements.append((
             f"UPDATE {quote(Order._meta.db_table)} SET status = %s, modified_date = %s "
