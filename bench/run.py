@@ -492,44 +492,34 @@ def profile_commands(data: BenchData, count: int) -> dict:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def proc_cpu(pid: int) -> float | None:
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, …), None if it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def proc_cpu(pid: int) -> float | None:
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / TICK if fields else None
 
 
 def reaped_cpu(pid: int) -> float | None:
     """CPU seconds of ``pid``'s children that ended and were waited for (cutime + cstime)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[13]) + int(fields[14])) / TICK
+    fields = _stat(pid)
+    return (int(fields[13]) + int(fields[14])) / TICK if fields else None
 
 
 def parent_of(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2:].split()[1])
+    fields = _stat(pid)
+    return int(fields[1]) if fields else None
 
 
 def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    return [int(entry.name) for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and parent_of(int(entry.name)) == pid]
 
 
 def machine_cpu() -> tuple[float, float]:

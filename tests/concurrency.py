@@ -57,3 +57,35 @@ def post(user, url, body):
         response = client.post(url, body, format="json")
         return response.status_code, response.json() if response.content else None
     return call
+
+
+class OutboxHold:
+    """Holds the first transaction that writes its outbox rows (PostgreSQL: its last statement)
+    between that write and its commit, until another thread's ``meanwhile`` action has run.
+    ``writes`` counts the outbox writes, one per attempt of a command or an intake."""
+
+    def __init__(self, monkeypatch) -> None:
+        from webhooks import outbox
+
+        self.written, self.released, self.writes = threading.Event(), threading.Event(), 0
+        real_insert = outbox._insert_postgresql
+
+        def insert_then_wait(*args, **kwargs):
+            real_insert(*args, **kwargs)
+            self.writes += 1
+            if self.writes == 1:
+                self.written.set()
+                assert self.released.wait(30)
+
+        monkeypatch.setattr(outbox, "_insert_postgresql", insert_then_wait)
+
+    def meanwhile(self, action):
+        """A call for ``run_in_threads``: once the held transaction has written, ``action()``
+        (its result is the call's), then the held transaction goes on to its commit."""
+        def call():
+            assert self.written.wait(30)
+            try:
+                return action()
+            finally:
+                self.released.set()
+        return call

@@ -8,7 +8,7 @@ import pytest
 from commands.models import StateTransitionLog
 from locations.models import Reservation, Stock
 from packages.models import Package
-from tests.concurrency import run_in_threads, thread_client
+from tests.concurrency import OutboxHold, run_in_threads, thread_client
 from tests.factories import OrderFactory, StockLocationFactory, make_package
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -191,9 +191,6 @@ def test_a_subscription_deleted_while_a_command_writes_its_delivery_does_not_fai
     """An operator deletes a webhook subscription while a pack has written a delivery for it and
     not yet committed: the delivery's foreign key then fails at the pack's commit. The pack is run
     again (the subscription index reloads) and succeeds, without that subscription's delivery."""
-    import threading
-
-    from webhooks import outbox
     from webhooks.models import WebhookDelivery, WebhookSubscription
 
     doomed = WebhookSubscription.objects.create(event_type="*", target_url="https://hooks.example.com/a")
@@ -201,17 +198,7 @@ def test_a_subscription_deleted_while_a_command_writes_its_delivery_does_not_fai
                                               target_url="https://hooks.example.com/b")
     package = make_package(skus={"A": 1})
     pack = seeded.transition("COMPLETE_PACKAGING", 100, 500)
-    written, deleted = threading.Event(), threading.Event()
-    real_insert = outbox._insert_postgresql
-    calls = []
-
-    def insert_then_wait(*args, **kwargs):
-        real_insert(*args, **kwargs)
-        calls.append(1)
-        if len(calls) == 1:  # the first attempt: the delivery is written, the commit not yet run
-            written.set()
-            assert deleted.wait(30)
-    monkeypatch.setattr(outbox, "_insert_postgresql", insert_then_wait)
+    hold = OutboxHold(monkeypatch)
     client = thread_client(staff_user)
 
     def command_call():
@@ -219,16 +206,12 @@ def test_a_subscription_deleted_while_a_command_writes_its_delivery_does_not_fai
                                format="json")
         return response.status_code
 
-    def delete_call():
-        assert written.wait(30)
-        WebhookSubscription.objects.filter(pk=doomed.pk).delete()
-        deleted.set()
-        return "deleted"
-
-    results = run_in_threads([command_call, delete_call])
+    results = run_in_threads([command_call, hold.meanwhile(
+        lambda: WebhookSubscription.objects.filter(pk=doomed.pk).delete() and "deleted")])
 
     assert results == [200, "deleted"], results
-    assert len(calls) == 2  # run again once
+    assert not WebhookSubscription.objects.filter(pk=doomed.pk).exists()
+    assert hold.writes == 2  # run again once
     package.refresh_from_db()
     assert package.status == 500
     assert StateTransitionLog.objects.filter(object_id=package.pk).count() == 1

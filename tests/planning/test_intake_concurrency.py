@@ -11,6 +11,7 @@ import planning.services
 from locations.models import Reservation, Stock
 from orders.models import Order, OrderItem
 from packages.models import Package, PackageItem
+from tests.concurrency import OutboxHold
 from tests.factories import ChannelFactory, StockFactory, StockLocationFactory, UserFactory
 from tests.planning.helpers import (
     ORDERS_URL,
@@ -121,34 +122,19 @@ def test_a_subscription_deleted_while_an_intake_writes_its_delivery_does_not_ref
     """As for commands (tests/commands/test_concurrency.py): the delivery's foreign key fails at
     the intake's commit; the intake runs again and the order is created, with the deliveries of
     the subscription that is left."""
-    from webhooks import outbox
     from webhooks.models import WebhookDelivery, WebhookSubscription
 
     doomed = WebhookSubscription.objects.create(event_type="*", target_url="https://hooks.example.com/a")
     kept = WebhookSubscription.objects.create(event_type="package.created",
                                               target_url="https://hooks.example.com/b")
-    written, deleted = threading.Event(), threading.Event()
-    real_insert = outbox._insert_postgresql
-    calls = []
-
-    def insert_then_wait(*args, **kwargs):
-        real_insert(*args, **kwargs)
-        calls.append(1)
-        if len(calls) == 1:
-            written.set()
-            assert deleted.wait(30)
-    monkeypatch.setattr(outbox, "_insert_postgresql", insert_then_wait)
+    hold = OutboxHold(monkeypatch)
     intake = post(UserFactory(is_superuser=True, is_staff=True), ORDERS_URL, order_body("7001"))
 
-    def delete_call():
-        assert written.wait(30)
-        WebhookSubscription.objects.filter(pk=doomed.pk).delete()
-        deleted.set()
-        return "deleted"
+    (status, body), deleted = run_in_threads([intake, hold.meanwhile(
+        lambda: WebhookSubscription.objects.filter(pk=doomed.pk).delete() and "deleted")])
 
-    (status, body), deleted_result = run_in_threads([intake, delete_call])
-
-    assert (status, deleted_result) == (201, "deleted"), body
-    assert len(calls) == 2
+    assert (status, deleted) == (201, "deleted"), body
+    assert not WebhookSubscription.objects.filter(pk=doomed.pk).exists()
+    assert hold.writes == 2
     assert Order.objects.filter(number="7001").count() == 1
     assert list(WebhookDelivery.objects.values_list("subscription_id", flat=True)) == [kept.pk]
