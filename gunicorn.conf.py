@@ -10,16 +10,18 @@ import tempfile
 
 # -- sizing ------------------------------------------------------------------------------------------
 CPU_COUNT = os.cpu_count() or 1
-# Measured with `make bench BENCH_ARGS="--configs ..."` on 2 CPUs shared with PostgreSQL (bench/
-# RESULTS.md, issue 10): single-threaded (sync) workers, 2.5 per CPU, served pack, ship and intake
-# best, at full CPU and with the lowest p99. Threaded workers (3 x 4, the previous default) left a
-# third of the CPU idle in many runs: keep-alive connections stay with the process that accepted
-# them, and a process holding more of them than its share is bound by its GIL while the others
-# wait. A sync worker answers with "Connection: close" and takes the next request from the shared
-# accept queue, so the kernel spreads the load. More processes than cores cover the time a request
-# waits on PostgreSQL. Sync workers need a proxy or load balancer in front that buffers slow
-# clients (README, "Deploying"); GUNICORN_THREADS > 1 switches to threaded workers.
-WORKERS_PER_CPU = 2.5  # processes per CPU (rounded; at least 2)
+# Measured with `make bench` on 2 CPUs shared with PostgreSQL (bench/RESULTS.md, issue 10):
+# single-threaded (sync) workers, 2 per CPU, served pack, ship and intake best, at full CPU and with
+# the lowest p99 (whole bench runs alternated: 4 processes packed 6 % faster than 5 and shipped 3 %
+# faster; 6 and more were slower still). Threaded workers (3 x 4, an earlier default) left a third of
+# the CPU idle in many runs: keep-alive connections stay with the process that accepted them, and a
+# process holding more of them than its share is bound by its GIL while the others wait. A sync
+# worker answers with "Connection: close" and takes the next request from the shared accept queue,
+# so the kernel spreads the load. More processes than cores cover the time a request waits on
+# PostgreSQL; with the database across a network that wait is longer: measure, and raise
+# WEB_CONCURRENCY while the CPU is not busy. Sync workers need a proxy or load balancer in front
+# that buffers slow clients (README, "Deploying"); GUNICORN_THREADS > 1 switches to threaded workers.
+WORKERS_PER_CPU = 2  # processes per CPU (at least 2)
 THREADS_PER_WORKER = 1  # requests in flight per process (sync when 1, gthread when > 1)
 MAX_REQUESTS_PER_WORKER = 5000  # a worker is replaced after this many requests (bounds slow leaks)
 MAX_REQUESTS_JITTER = 500  # so that workers are not all replaced at once

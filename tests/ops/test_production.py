@@ -195,8 +195,8 @@ def test_make_run_serves_on_loopback_unless_host_says_otherwise():
 
 
 CPUS = os.cpu_count() or 1
-# The measured default (bench/RESULTS.md): 2.5 single-threaded (sync) processes per CPU, at least 2.
-DEFAULT_WORKERS = {1: 2, 2: 5, 4: 10, 8: 20}.get(CPUS, max(2, round(2.5 * CPUS)))
+# The measured default (bench/RESULTS.md): 2 single-threaded (sync) processes per CPU, at least 2.
+DEFAULT_WORKERS = {1: 2, 2: 4, 4: 8, 8: 16}.get(CPUS, max(2, 2 * CPUS))
 
 
 @pytest.mark.parametrize(("env", "bind", "workers", "threads", "worker_class"), [
