@@ -56,15 +56,16 @@ def deliveries_run(*, now: datetime | None = None, client: httpx.Client | None =
     ``webhooks.transport.webhook_client`` (the only client that checks where it connects)."""
     now = now or timezone.now()
     sent = 0
-    due = (WebhookSubscription.objects.filter(is_active=True, deliveries__status=DeliveryStatus.PENDING)
-           .distinct().values_list("id", flat=True))
-    with client or webhook_client() as http:
-        for subscription_id in list(due):
-            if _lease(subscription_id, now):
-                try:
-                    sent += _deliver_queue(subscription_id, http, now)
-                finally:
-                    WebhookSubscription.objects.filter(pk=subscription_id).update(leased_until=None)
+    due = list(WebhookSubscription.objects.filter(is_active=True, deliveries__status=DeliveryStatus.PENDING)
+               .distinct().values_list("id", flat=True))
+    if due:  # a client costs ~18 ms of CPU (its TLS context): none for a run with nothing to send
+        with client or webhook_client() as http:
+            for subscription_id in due:
+                if _lease(subscription_id, now):
+                    try:
+                        sent += _deliver_queue(subscription_id, http, now)
+                    finally:
+                        WebhookSubscription.objects.filter(pk=subscription_id).update(leased_until=None)
     _schedule_next(now)
     return sent
 

@@ -616,3 +616,18 @@ def test_deliver_webhooks_sends_what_is_due_and_prints_a_summary(api, seeded, pa
 
     assert out.getvalue() == ("1 pending delivery.\n"
                               "Sent 0 request(s). Now: 1 pending, 3 delivered, 0 failed.\n")
+
+
+def test_a_run_with_nothing_due_builds_no_http_client(api, seeded, package, receiver, monkeypatch):
+    """A client costs ~18 ms of CPU (its TLS context) and the worker runs once per command that
+    wrote events: a run that finds nothing due must not build one."""
+    built = []
+    real_client = delivery_module.webhook_client
+    monkeypatch.setattr(delivery_module, "webhook_client", lambda **kw: built.append(kw) or real_client(**kw))
+    subscribe(api, receiver.url, "*")
+
+    assert (deliveries_run(), built, receiver.requests) == (0, [], [])
+
+    pack(api, seeded, package)
+
+    assert (deliveries_run(), len(built), len(receiver.requests)) == (len(PACK_EVENTS), 1, len(PACK_EVENTS))
