@@ -82,8 +82,7 @@ def _deliver_queue(subscription_id: int, http: httpx.Client, now: datetime) -> i
         subscription = WebhookSubscription.objects.get(pk=subscription_id)
         if not subscription.is_active:
             return sent
-        delivery = (WebhookDelivery.objects.select_related("event")
-                    .filter(subscription=subscription, status=DeliveryStatus.PENDING).order_by("id").first())
+        delivery = pending_in_order(subscription).first()
         if delivery is None or (delivery.next_attempt_at and delivery.next_attempt_at > now):
             return sent  # later events wait behind a retry: a subscription's order is kept
         ok = attempt(delivery, subscription, http)
@@ -93,6 +92,20 @@ def _deliver_queue(subscription_id: int, http: httpx.Client, now: datetime) -> i
         # delivered, or failed for good: go on with the next event
         WebhookSubscription.objects.filter(pk=subscription_id).update(
             leased_until=timezone.now() + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS))
+
+
+def pending_in_order(subscription: WebhookSubscription):
+    """The subscription's pending deliveries, oldest first, read from the (subscription, status, id)
+    index whatever the table holds. For ``status = 'pending' ORDER BY id LIMIT 1`` PostgreSQL's
+    costs for that index and for the primary key are nearly equal, and when the key wins (a grown
+    index tips it) it walks the key from the oldest delivery and filters, as if pending rows were
+    spread evenly over the ids; they are the newest, so each delivery sent read past every delivered
+    one (2.6 ms each at 30,000 deliveries, growing with the kept history). A range on the status and
+    the index's own order leave that index as the only plan without a sort."""
+    return (WebhookDelivery.objects.select_related("event")
+            .filter(subscription=subscription,
+                    status__range=(DeliveryStatus.PENDING, DeliveryStatus.PENDING))
+            .order_by("status", "id"))
 
 
 def attempt(delivery: WebhookDelivery, subscription: WebhookSubscription, http: httpx.Client) -> bool:
