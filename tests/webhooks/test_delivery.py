@@ -675,7 +675,8 @@ def test_the_next_delivery_is_read_without_walking_the_delivered_history(seeded)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {WebhookDelivery._meta.db_table}")
         cursor.execute("SET LOCAL random_page_cost = 8")
-    plain = WebhookDelivery.objects.filter(subscription=subscription, status=DeliveryStatus.PENDING).order_by("id")
+    plain = (WebhookDelivery.objects.filter(subscription=subscription, status=DeliveryStatus.PENDING)
+             .order_by("id"))
     # the tie, tipped: the plain read walks the key past the 20,000 delivered rows
     assert _deliveries_scan(plain).get("Rows Removed by Filter") == 20000
 
