@@ -300,6 +300,8 @@ def _validate(command_type: CommandType, transition: Transition, input_parameter
     if command_type.input_serializer is None:
         return {}
     merged = {**(transition.input_defaults or {}), **input_parameters}
+    if not merged and getattr(command_type.input_serializer, "takes_nothing", False):
+        return {}  # what the serializer would validate it to, without building it
     serializer = command_type.input_serializer(data=merged, context={"obj": obj})
     if not serializer.is_valid():
         raise CommandInputInvalid(fields=_plain_errors(serializer.errors))

@@ -64,7 +64,9 @@ def package_response(package: Package, *, origin: Package | None = None) -> Comm
 # Command input serializers are strict: a key the command does not take answers 400
 # (commands_100_4) naming it, instead of being dropped.
 class NoInput(StrictSerializer):
-    pass
+    # No fields: an empty input is valid as it is, and the dispatcher does not build this
+    # serializer for it (commands/dispatcher.py: _validate); anything else is validated (400).
+    takes_nothing = True
 
 
 @extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
