@@ -23,12 +23,13 @@ from webhooks.outbox import event_add
 UNKNOWN: Any = object()
 
 
-def _dt(value):
-    """A datetime as DRF's ``DateTimeField`` renders it (DATETIME_FORMAT, in the current time
-    zone), without its per-call machinery."""
+def _dt(value, tz):
+    """A datetime as DRF's ``DateTimeField`` renders it (DATETIME_FORMAT, in ``tz``: the current
+    time zone, which a payload looks up once — the lookup cost more than the rendering), without
+    its per-call machinery."""
     if value is None:
         return None
-    value = value.astimezone(timezone.get_current_timezone())
+    value = value.astimezone(tz)
     output = api_settings.DATETIME_FORMAT
     if output is None or output.lower() == ISO_8601:
         text = value.isoformat()
@@ -36,57 +37,61 @@ def _dt(value):
     return value.strftime(output)
 
 
-def state_data(state) -> dict:
+def state_data(state, tz=None) -> dict:
     """``StateShortSerializer``."""
+    tz = tz or timezone.get_current_timezone()
     return {"id": state.pk, "name": state.name, "enum_class": state.enum_class,
             "enum_value": state.enum_value, "translations": state.translations, "config": state.config,
-            "created_date": _dt(state.created_date), "modified_date": _dt(state.modified_date)}
+            "created_date": _dt(state.created_date, tz), "modified_date": _dt(state.modified_date, tz)}
 
 
-def command_data(transition) -> dict:
+def command_data(transition, tz=None) -> dict:
     """``CommandSerializer``."""
+    tz = tz or timezone.get_current_timezone()
     return {"id": transition.pk, "label": transition.label, "ui_visibility": transition.ui_visibility,
-            "slug": transition.slug, "created_date": _dt(transition.created_date),
-            "modified_date": _dt(transition.modified_date), "translations": transition.translations,
+            "slug": transition.slug, "created_date": _dt(transition.created_date, tz),
+            "modified_date": _dt(transition.modified_date, tz), "translations": transition.translations,
             "command": transition.command, "source_state": transition.source_state_id,
             "destination_state": transition.destination_state_id,
             "input_schema": transition_input_schema(transition)}
 
 
-def commands_data(state_id: int) -> list[dict]:
+def commands_data(state_id: int, tz=None) -> list[dict]:
     """The commands offered in a state to the OMS itself (every channel), as the detail shows them
     (built once per configuration version and time zone: shared, never to be changed)."""
     from commands.registry import registry
 
     config = commands_config()
-    return config.derive(("payload-commands", state_id, timezone.get_current_timezone_name()), lambda: [
-        command_data(t) for t in config.outgoing.get(state_id, ())
+    tz = tz or timezone.get_current_timezone()
+    return config.derive(("payload-commands", state_id, tz), lambda: [
+        command_data(t, tz) for t in config.outgoing.get(state_id, ())
         if (ct := registry.get(t.command)) is not None and ct.is_implemented])
 
 
-def _state_data(state) -> dict:
+def _state_data(state, tz) -> dict:
     """``state_data`` of a configured state, built once per configuration version (shared)."""
     config = commands_config()
     if config.states.get(state.pk) is not state:  # not the cached object: build it afresh
-        return state_data(state)
-    return config.derive(("payload-state", state.pk, timezone.get_current_timezone_name()),
-                         lambda: state_data(state))
+        return state_data(state, tz)
+    return config.derive(("payload-state", state.pk, tz), lambda: state_data(state, tz))
 
 
-def item_data(item: PackageItem) -> dict:
+def item_data(item: PackageItem, tz=None) -> dict:
     """``PackageItemSerializer``."""
+    tz = tz or timezone.get_current_timezone()
     return {"id": item.pk, "package": item.package_id, "order_item": item.order_item_id, "sku": item.sku,
-            "quantity": item.quantity, "status": item.status, "created_date": _dt(item.created_date),
-            "modified_date": _dt(item.modified_date)}
+            "quantity": item.quantity, "status": item.status, "created_date": _dt(item.created_date, tz),
+            "modified_date": _dt(item.modified_date, tz)}
 
 
-def shipment_data(shipment: Shipment) -> dict:
+def shipment_data(shipment: Shipment, tz=None) -> dict:
     """``ShipmentSerializer``."""
+    tz = tz or timezone.get_current_timezone()
     return {"id": shipment.pk, "package": shipment.package_id, "cargo_company": shipment.cargo_company_id,
             "tracking_number": shipment.tracking_number, "query_number": shipment.query_number,
-            "status": shipment.status, "shipped_date": _dt(shipment.shipped_date),
+            "status": shipment.status, "shipped_date": _dt(shipment.shipped_date, tz),
             "has_shipping_document": shipment.has_shipping_document,
-            "created_date": _dt(shipment.created_date), "modified_date": _dt(shipment.modified_date)}
+            "created_date": _dt(shipment.created_date, tz), "modified_date": _dt(shipment.modified_date, tz)}
 
 
 def package_payload(package: Package, *, items: Sequence[PackageItem] | None = None,
@@ -99,22 +104,23 @@ def package_payload(package: Package, *, items: Sequence[PackageItem] | None = N
     if shipment is UNKNOWN:
         shipment = Shipment.objects.filter(package_id=package.pk).first()
     order, location = package.order, package.stock_location
+    tz = timezone.get_current_timezone()
     return {
         "id": package.pk, "number": package.number,
         "order": {"id": order.pk, "number": order.number, "channel": order.channel_id,
                   "status": int(order.status), "cargo_company": order.cargo_company_id,
-                  "tracking_number": order.tracking_number, "date_placed": _dt(order.date_placed)},
+                  "tracking_number": order.tracking_number, "date_placed": _dt(order.date_placed, tz)},
         "stock_location": {"id": location.pk, "name": location.name, "erp_code": location.erp_code,
                            "stock_location_type": location.stock_location_type},
-        "status": int(package.status), "state": _state_data(package.state),
+        "status": int(package.status), "state": _state_data(package.state, tz),
         "previous_state": package.previous_state_id, "denial_reason": package.denial_reason_id,
-        "invoice_number": package.invoice_number, "invoice_date": _dt(package.invoice_date),
+        "invoice_number": package.invoice_number, "invoice_date": _dt(package.invoice_date, tz),
         "invoice_document_type": package.invoice_document_type,
-        "created_date": _dt(package.created_date), "modified_date": _dt(package.modified_date),
+        "created_date": _dt(package.created_date, tz), "modified_date": _dt(package.modified_date, tz),
         "invoice_document": package.invoice_document,
-        "packageitem_set": [item_data(item) for item in items],
-        "shipment": shipment_data(shipment) if shipment is not None else None,
-        "commands": commands_data(package.state_id),
+        "packageitem_set": [item_data(item, tz) for item in items],
+        "shipment": shipment_data(shipment, tz) if shipment is not None else None,
+        "commands": commands_data(package.state_id, tz),
     }
 
 

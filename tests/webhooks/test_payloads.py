@@ -99,6 +99,22 @@ def test_the_built_payload_is_the_detail_serializers_json(seeded, shape):
     assert list(payload) == list(expected)  # same keys, same order
 
 
+@pytest.mark.parametrize("zone", ["Europe/Istanbul", "America/St_Johns"])
+def test_the_built_payload_renders_dates_in_the_current_time_zone_as_the_serializer(seeded, zone):
+    """The payload looks the time zone up once (packages/events.py: _dt); the configuration's
+    parts of it (state, commands) are kept per time zone. A zone other than UTC, and another one
+    after it, must still give the serializer's JSON, dates with their offsets."""
+    package = shipped_with_tracking_and_cargo(seeded)
+    utc = built(package)
+    with timezone.override(zone):
+        payload, expected = built(package), serialized(package)
+    assert payload == expected
+    assert payload["created_date"] != utc["created_date"]
+    assert payload["shipment"]["created_date"] == expected["shipment"]["created_date"]
+    assert payload["state"]["created_date"] == expected["state"]["created_date"] != utc["state"]["created_date"]
+    assert built(package) == utc  # back in UTC: nothing of the other zone kept
+
+
 def test_a_shipments_built_payload_is_its_serializers_json(seeded):
     package = shipped_with_tracking_and_cargo(seeded)
     shipment = Shipment.objects.get(package=package)
