@@ -202,6 +202,35 @@ def test_the_outbox_rows_hold_what_the_models_and_the_task_backend_would_write(a
     assert log.attributes["command"]["command"] == "COMPLETE_PACKAGING"
 
 
+def test_each_command_writes_a_task_row_of_its_own(api, seeded):
+    """The task's row is made once per process and copied (webhooks/outbox.py: _task_row): every
+    command's copy has its own id and its own moment, and the rest as the backend would write it."""
+    from django.db import transaction
+
+    from webhooks.tasks import deliver_pending
+
+    subscription("*")
+    packages = [make_package() for _ in range(3)]
+    tasks_before = set(DBTaskResult.objects.values_list("id", flat=True))
+    moments = []
+    for package in packages:
+        since = last_event_id()
+        pack(api, seeded, package)
+        moments.append(events_after(since)[0].created_date)
+
+    tasks = list(DBTaskResult.objects.exclude(id__in=tasks_before).order_by("enqueued_at"))
+    assert len(tasks) == len({task.id for task in tasks}) == 3
+    assert len({task.enqueued_at for task in tasks}) == 3
+    if connection.vendor == "postgresql":
+        assert [task.enqueued_at for task in tasks] == moments
+    with transaction.atomic():
+        enqueued = DBTaskResult.objects.get(id=deliver_pending.enqueue().id)
+        transaction.set_rollback(True)
+    for task in tasks:
+        assert _columns(task, leave_out=("id", "enqueued_at")) == _columns(
+            enqueued, leave_out=("id", "enqueued_at"))
+
+
 def test_no_event_no_delivery_and_no_task_without_a_matching_subscription(api, seeded):
     subscription("transfer.status.*")
     subscription("*", is_active=False)
