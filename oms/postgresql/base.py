@@ -10,7 +10,7 @@ Dates (``timestamptz``) are read by psycopg's compiled loader. Django registers 
 that subclasses psycopg's pure-Python one (to attach the connection's time zone), and so parses
 every date read in Python: about 4 µs each, 3 % of a pack's Python CPU. Django's time zone for
 its connections is UTC whenever the database has no TIME_ZONE of its own, and it sets the session's
-to match, so the compiled loader, which attaches the session's time zone (``datetime.timezone.utc``
+to match, so the compiled loader, which attaches the session's time zone (``datetime.UTC``
 for UTC), reads the same values; a database TIME_ZONE keeps Django's loader."""
 
 import datetime
@@ -26,7 +26,7 @@ class TimestamptzLoader(Loader):
     Django's ``create_cursor`` compares with its own before deciding to register a loader of its
     own on the cursor."""
 
-    timezone = datetime.timezone.utc
+    timezone = datetime.UTC
 
     def __init__(self, oid, context=None):
         super().__init__(oid, context)
@@ -39,7 +39,7 @@ class TimestamptzLoader(Loader):
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
-        if _psycopg is not None and self.timezone is datetime.timezone.utc:
+        if _psycopg is not None and self.timezone is datetime.UTC:
             connection.adapters.register_loader("timestamptz", TimestamptzLoader)
         return connection
 

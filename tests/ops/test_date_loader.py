@@ -15,7 +15,7 @@ from tests.factories import make_package
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 OFFSETS = st.sampled_from([UTC, datetime.timezone(datetime.timedelta(hours=3)),
                            datetime.timezone(datetime.timedelta(hours=-3, minutes=-30)),
                            datetime.timezone(datetime.timedelta(hours=14))])
