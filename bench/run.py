@@ -100,7 +100,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--pgbench-database", default="oms_pgbench")
     p.add_argument("--port", type=int, default=8500)
     p.add_argument("--duration", type=int, default=10, help="seconds per HTTP phase (and pgbench)")
-    p.add_argument("--max-rate", type=int, default=400,
+    p.add_argument("--max-rate", type=int, default=600,
                    help="packages loaded per phase = max-rate x duration (a phase that runs out "
                         "reports it and fails)")
     p.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
