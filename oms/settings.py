@@ -14,6 +14,7 @@ env = environ.Env(
     DEBUG=(bool, False),
     ALLOWED_HOSTS=(list, ["localhost", "127.0.0.1", "[::1]", "testserver"]),
     IDEMPOTENCY_KEY_TTL_HOURS=(int, 24),
+    WEBHOOK_HISTORY_DAYS=(float, 30),
 )
 environ.Env.read_env(os.environ.get("ENV_FILE", BASE_DIR / ".env"), overwrite=False)
 
@@ -213,6 +214,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env("IDEMPOTENCY_KEY_TTL_HOURS")
+# Age after which `purge_webhook_history` deletes delivered deliveries and their events.
+WEBHOOK_HISTORY_DAYS = env("WEBHOOK_HISTORY_DAYS")
 
 # Background work (webhook deliveries) on Django's Tasks API, run by `manage.py run_worker`. The
 # database backend enqueues in the same transaction as the change and needs no broker. On Redis:
