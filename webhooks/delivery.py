@@ -63,11 +63,15 @@ def deliveries_run(*, now: datetime | None = None, client: httpx.Client | None =
     if due or client is not None:
         with client or webhook_client() as http:
             for subscription_id in due:
-                if _lease(subscription_id, now):
+                while _lease(subscription_id, now):
                     try:
                         sent += _deliver_queue(subscription_id, http, now)
                     finally:
                         WebhookSubscription.objects.filter(pk=subscription_id).update(leased_until=None)
+                    # Another run that found the subscription leased just before it was released
+                    # left what it was woken for to this one: read once more after the release.
+                    if not _head_due(subscription_id, now):
+                        break
     _schedule_next(now)
     return sent
 
@@ -94,6 +98,16 @@ def _deliver_queue(subscription_id: int, http: httpx.Client, now: datetime) -> i
         # delivered, or failed for good: go on with the next event
         WebhookSubscription.objects.filter(pk=subscription_id).update(
             leased_until=timezone.now() + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS))
+
+
+def _head_due(subscription_id: int, now: datetime) -> bool:
+    """Whether the subscription is active and its next delivery is due (what ``_deliver_queue``
+    would send)."""
+    subscription = WebhookSubscription.objects.filter(pk=subscription_id, is_active=True).first()
+    if subscription is None:
+        return False
+    head = pending_in_order(subscription).first()
+    return head is not None and not (head.next_attempt_at and head.next_attempt_at > now)
 
 
 def pending_in_order(subscription: WebhookSubscription):

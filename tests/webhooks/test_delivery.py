@@ -537,6 +537,39 @@ def test_a_second_runner_does_not_send_while_the_first_holds_the_lease(api, seed
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_events_committed_while_a_runner_releases_its_lease_are_sent_by_it(
+        api, seeded, receiver, monkeypatch):
+    """Runner A has sent everything it saw and not yet released the subscription's lease; a command
+    commits and its wake-up (runner B) finds the subscription leased and returns. A must read
+    again once it has released the lease, or those events wait for the next command's wake-up."""
+    first, second = make_package(items=1), make_package(items=1)
+    hook = subscribe(api, receiver.url, "*")
+    pack(api, seeded, first)
+    drained, go = threading.Event(), threading.Event()
+    real_queue = delivery_module._deliver_queue
+
+    def queue_then_wait(*args, **kwargs):
+        sent = real_queue(*args, **kwargs)
+        if not drained.is_set():
+            drained.set()  # A's first queue is empty now; its lease is still held
+            assert go.wait(WAIT)
+        return sent
+
+    monkeypatch.setattr(delivery_module, "_deliver_queue", queue_then_wait)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        runner_a = pool.submit(_run_in_thread)
+        assert drained.wait(WAIT)
+        pack(api, seeded, second)  # committed while A holds the lease
+        assert deliveries_run() == 0  # B: the subscription is leased
+        go.set()
+        assert runner_a.result(timeout=WAIT) == 6
+
+    assert receiver.event_types == PACK_EVENTS * 2
+    assert deliveries(hook["id"]) == [(t, "delivered", 1) for t in PACK_EVENTS * 2]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runners_send_each_event_once_in_order(api, seeded, receiver):
     package = make_package(items=2)
     hook = subscribe(api, receiver.url, "*")
